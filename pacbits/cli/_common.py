@@ -1,0 +1,58 @@
+"""Options and output conventions shared by every subcommand (``--json``, ``--out``, ``--seed``, ``--data``)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from pacbits.core import ConfigError, PacbitsError
+
+
+def add_json(p) -> None:
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
+
+
+def add_seed(p) -> None:
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def add_out(p, default: str = "out") -> None:
+    p.add_argument("--out", type=Path, default=Path(default), help=f"output folder (default {default})")
+
+
+def add_data(p) -> None:
+    p.add_argument("--data", type=Path, default=None, help="folder of MNIST IDX files (default: the installed data set)")
+
+
+def print_json(obj) -> None:
+    json.dump(obj, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def parse_json_arg(text: str | None, what: str) -> dict:
+    if text is None:
+        return {}
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        raise ConfigError(f"{what} is not valid JSON: {e}") from None
+    if not isinstance(obj, dict):
+        raise ConfigError(f"{what} must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Load a checkpoint safely (``weights_only=True``) and check it is a state_dict."""
+    if not path.is_file():
+        raise PacbitsError(f"{path}: no such file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for a bad file
+        raise PacbitsError(f"{path}: not a loadable PyTorch checkpoint ({type(e).__name__}: {e})") from None
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise PacbitsError(f"{path}: expected a state_dict (a dict of names to tensors)")
+    return obj

@@ -1,0 +1,310 @@
+"""The Codec pipeline over a model's ``state_dict``: prune -> quantize -> code (DESIGN §2).
+
+Target tensors (by default floating tensors with ``ndim >= 2``: conv and linear
+weights) become triplets coded by the codec's coder; every other tensor is side
+information, coded exactly as raw bytes. The reported total equals
+``8 * len(bytes)``: nothing is estimated, nothing is left out.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from . import container
+from .errors import ConfigError, DecodeError, EncodeError, PacbitsError
+from .interfaces import Coder, Pruner, Quantizer
+from .registry import Registry, default_registry
+from .types import BitBreakdown, Triplet
+
+TARGETS = ("weights", "floating")
+_CODABLE = (torch.float32, torch.float16, torch.bfloat16)
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """A named, declarative codec preset: components by config (``{"id": ..., ...}``)."""
+
+    id: str
+    coder: dict
+    pruner: dict | None = None
+    quantizer: dict | None = None
+    targets: str = "weights"
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "CodecSpec":
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"unknown codec config keys {sorted(unknown)}; expected {sorted(cls.__dataclass_fields__)}")
+        if "coder" not in d:
+            raise ConfigError("a codec config needs a 'coder'")
+        return cls(**{"id": "custom", **d})
+
+
+@dataclass
+class TensorReport:
+    """Bits of one tensor; ``codebook`` and ``counts`` feed the Theorem 4.3 bound."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    coded: bool  # True: a triplet through the coder; False: raw side information
+    bits: BitBreakdown
+    k: int = 0
+    codebook: np.ndarray | None = None
+    counts: np.ndarray | None = None
+
+    @property
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def r(self) -> int:
+        return 0 if self.codebook is None else int(self.codebook.size)
+
+    def to_dict(self) -> dict:
+        d = {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "coded": self.coded,
+             "numel": self.numel, "k": self.k, "r": self.r, **self.bits.to_dict()}
+        if self.codebook is not None:
+            d["codebook"] = self.codebook.astype(float).tolist()
+            d["counts"] = self.counts.tolist()
+        return d
+
+
+@dataclass
+class CodecReport:
+    """Per-tensor breakdowns plus the container's own bits (magic, coder table, CRC)."""
+
+    tensors: list[TensorReport] = field(default_factory=list)
+    container_bits: int = 0
+
+    @property
+    def total(self) -> BitBreakdown:
+        out = BitBreakdown(header=self.container_bits)
+        for t in self.tensors:
+            out = out + t.bits
+        return out
+
+    @property
+    def total_bits(self) -> int:
+        return self.total.total
+
+    def to_dict(self) -> dict:
+        return {"total_bits": self.total_bits, "container_bits": self.container_bits,
+                "total": self.total.to_dict(), "tensors": [t.to_dict() for t in self.tensors]}
+
+    def table(self) -> str:
+        """A readable per-tensor breakdown (bits)."""
+        cols = ("header", "positions", "codebook", "indices", "side", "padding", "total")
+        rows = [(t.name, f"{t.k}/{t.numel}" if t.coded else "-", str(t.r) if t.coded else "-", *[t.bits.to_dict()[c] for c in cols])
+                for t in self.tensors]
+        rows.append(("(container)", "", "", self.container_bits, 0, 0, 0, 0, 0, self.container_bits))
+        rows.append(("TOTAL", "", "", *[self.total.to_dict()[c] for c in cols]))
+        head = ("tensor", "kept", "r", *cols)
+        w = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+        fmt = lambda r: "  ".join(str(x).rjust(n) if i else str(x).ljust(n) for i, (x, n) in enumerate(zip(r, w)))
+        lines = [fmt(head), fmt(["-" * n for n in w])] + [fmt(r) for r in rows]
+        lines.append(f"{self.total_bits} bits = {self.total_bits / 8 / 1024:.3f} KiB")
+        return "\n".join(lines)
+
+
+@dataclass
+class Compressed:
+    data: bytes
+    report: CodecReport
+
+
+class Codec:
+    """A pruner (optional), a quantizer (optional) and a coder, applied to a ``state_dict``.
+
+    Without a quantizer, the codebook is the exact set of distinct kept values
+    (lossless). One-shot pruners run here; for training-time pruners the tensor's
+    zeros are its pruned positions.
+    """
+
+    def __init__(self, coder: Coder, pruner: Pruner | None = None, quantizer: Quantizer | None = None,
+                 targets: str = "weights", id: str = "custom"):
+        if not isinstance(coder, Coder):
+            raise ConfigError(f"coder must be a Coder, got {type(coder).__name__}")
+        if pruner is not None and not isinstance(pruner, Pruner):
+            raise ConfigError(f"pruner must be a Pruner, got {type(pruner).__name__}")
+        if quantizer is not None and not isinstance(quantizer, Quantizer):
+            raise ConfigError(f"quantizer must be a Quantizer, got {type(quantizer).__name__}")
+        if targets not in TARGETS:
+            raise ConfigError(f"targets must be one of {TARGETS}, got {targets!r}")
+        self.coder, self.pruner, self.quantizer, self.targets, self.id = coder, pruner, quantizer, targets, id
+
+    @classmethod
+    def from_spec(cls, spec: "CodecSpec | Mapping | str", registry: Registry | None = None) -> "Codec":
+        """Build from a preset id, a :class:`CodecSpec`, or its dict form."""
+        reg = registry or default_registry()
+        if isinstance(spec, str):
+            spec = reg.get("codec", spec)
+        elif not isinstance(spec, CodecSpec):
+            spec = CodecSpec.from_dict(spec)
+        return cls(
+            reg.create("coder", spec.coder),
+            reg.create("pruner", spec.pruner) if spec.pruner else None,
+            reg.create("quantizer", spec.quantizer) if spec.quantizer else None,
+            spec.targets,
+            spec.id,
+        )
+
+    def spec(self) -> CodecSpec:
+        cfg = lambda c: c.get_config() if c is not None else None
+        return CodecSpec(self.id, self.coder.get_config(), cfg(self.pruner), cfg(self.quantizer), self.targets)
+
+    def is_target(self, name: str, tensor: torch.Tensor) -> bool:
+        """Whether ``tensor`` is pruned/quantized/coded, rather than side information."""
+        if tensor.dtype not in _CODABLE:
+            return False
+        return self.targets == "floating" or tensor.dim() >= 2
+
+    def triplets(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Triplet]:
+        """Prune and quantize the target tensors into triplets."""
+        _check_state_dict(state_dict)
+        weights = {n: t.detach().cpu() for n, t in state_dict.items() if self.is_target(n, t)}
+        masks = self.pruner.masks(weights) if self.pruner is not None and self.pruner.one_shot else {}
+        out = {}
+        for name, w in weights.items():
+            flat = w.reshape(-1).float()
+            keep = flat != 0
+            if name in masks:
+                mask = torch.as_tensor(masks[name])
+                if mask.shape != w.shape:
+                    raise EncodeError(f"pruner mask for {name!r} has shape {tuple(mask.shape)}, expected {tuple(w.shape)}")
+                keep &= mask.reshape(-1).bool()
+            pos = torch.nonzero(keep).reshape(-1)
+            values = flat[pos]
+            if self.quantizer is not None:
+                codebook, idx = self.quantizer.quantize(name, values)
+            else:
+                codebook, idx = np.unique(values.numpy(), return_inverse=True)
+            try:
+                out[name] = Triplet.build(tuple(w.shape), pos.numpy(), np.asarray(codebook), idx)
+            except EncodeError as e:
+                raise EncodeError(f"tensor {name!r}: {e}") from None
+        return out
+
+    def compress(self, state_dict: Mapping[str, torch.Tensor]) -> Compressed:
+        """Encode a ``state_dict`` into one bitstream; the report's total is ``8 * len(data)``."""
+        triplets = self.triplets(state_dict)
+        cfg = self.coder.get_config()
+        cfg.pop("id")
+        coder_ref = (self.coder.id, json.dumps(cfg, sort_keys=True, separators=(",", ":")))
+        records, parts = [], []
+        for name, tensor in state_dict.items():
+            if name in triplets:
+                t = triplets[name]
+                enc = self.coder.encode(t)
+                if enc.bits.total != 8 * len(enc.payload):
+                    raise EncodeError(
+                        f"coder {self.coder.id!r} reported {enc.bits.total} bits for a {8 * len(enc.payload)}-bit payload"
+                    )
+                records.append(container.Record(name, tuple(tensor.shape), tensor.dtype, coder_ref, enc.payload))
+                parts.append((enc.bits, t))
+            else:
+                payload = container.raw_bytes(tensor)
+                records.append(container.Record(name, tuple(tensor.shape), tensor.dtype, None, payload))
+                parts.append((BitBreakdown(side=8 * len(payload)), None))
+        data, layout = container.write(records)
+        report = _report(records, parts, layout)
+        assert report.total_bits == 8 * len(data)
+        return Compressed(data, report)
+
+
+def decompress(data: bytes, registry: Registry | None = None, max_numel: int = container.MAX_NUMEL) -> dict[str, torch.Tensor]:
+    """Decode a bitstream to a ``state_dict``; malformed input raises :class:`DecodeError`."""
+    reg = registry or default_registry()
+    out = {}
+    for rec in container.read(data, max_numel):
+        if rec.coder is None:
+            out[rec.name] = container.from_raw(rec.payload, rec.shape, rec.dtype)
+            continue
+        if rec.dtype not in _CODABLE:
+            raise DecodeError(f"tensor {rec.name!r}: coded tensors must be floating, stream says {rec.dtype}")
+        t = decode_triplet(_coder_from_record(reg, rec), rec.payload, rec.shape)
+        out[rec.name] = torch.from_numpy(t.dense()).to(rec.dtype)
+    return out
+
+
+def inspect(data: bytes, registry: Registry | None = None, max_numel: int = container.MAX_NUMEL) -> CodecReport:
+    """The bit breakdown of a stream, recovered by decoding and re-encoding each tensor.
+
+    Codes are deterministic and injective, so re-encoding reproduces each payload;
+    a payload that does not is reported as a :class:`DecodeError`.
+    """
+    reg = registry or default_registry()
+    records = container.read(data, max_numel)
+    parts = []
+    for rec in records:
+        if rec.coder is None:
+            container.from_raw(rec.payload, rec.shape, rec.dtype)
+            parts.append((BitBreakdown(side=8 * len(rec.payload)), None))
+            continue
+        coder = _coder_from_record(reg, rec)
+        t = decode_triplet(coder, rec.payload, rec.shape)
+        enc = coder.encode(t)
+        if enc.payload != rec.payload:
+            raise DecodeError(f"tensor {rec.name!r}: payload is not the canonical code of what it decodes to")
+        parts.append((enc.bits, t))
+    _, layout = container.write(records)
+    return _report(records, parts, layout)
+
+
+def _report(records, parts, layout: container.Layout) -> CodecReport:
+    report = CodecReport(container_bits=layout.container_bits)
+    for rec, (bits, t), hbits in zip(records, parts, layout.record_header_bits):
+        bits = bits + BitBreakdown(header=hbits)
+        if t is None:
+            report.tensors.append(TensorReport(rec.name, rec.shape, str(rec.dtype), False, bits))
+        else:
+            report.tensors.append(TensorReport(rec.name, rec.shape, str(rec.dtype), True, bits, t.k,
+                                               t.codebook.copy(), t.counts()))
+    return report
+
+
+def _coder_from_record(reg: Registry, rec: container.Record) -> Coder:
+    cid, cfg = rec.coder
+    try:
+        return reg.create("coder", {**json.loads(cfg), "id": cid})
+    except PacbitsError as e:
+        raise DecodeError(f"tensor {rec.name!r} needs coder {cid!r}: {e}") from None
+
+
+def decode_triplet(coder: Coder, payload: bytes, shape: tuple[int, ...]) -> Triplet:
+    """Run ``coder.decode`` so that *any* failure (even a Rust panic) becomes :class:`DecodeError`."""
+    try:
+        t = coder.decode(payload, tuple(shape))
+    except DecodeError:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as e:  # pyo3_runtime.PanicException derives from BaseException
+        raise DecodeError(f"coder {coder.id!r} failed on malformed payload: {type(e).__name__}: {e}") from None
+    if not isinstance(t, Triplet):
+        raise DecodeError(f"coder {coder.id!r} returned {type(t).__name__}, not a Triplet")
+    if t.shape != tuple(shape):
+        raise DecodeError(f"coder {coder.id!r} decoded shape {t.shape}, expected {tuple(shape)}")
+    try:
+        t.validate()
+    except EncodeError as e:
+        raise DecodeError(f"coder {coder.id!r} decoded an invalid triplet: {e}") from None
+    return t
+
+
+def _check_state_dict(state_dict) -> None:
+    if not isinstance(state_dict, Mapping):
+        raise EncodeError(f"expected a state_dict (a mapping of names to tensors), got {type(state_dict).__name__}")
+    for name, t in state_dict.items():
+        if not isinstance(name, str) or not isinstance(t, torch.Tensor):
+            raise EncodeError(f"state_dict entry {name!r} is not a named tensor")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise EncodeError(f"tensor {name!r} holds NaN or Inf; only finite weights can be coded")

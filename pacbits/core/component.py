@@ -1,0 +1,46 @@
+"""Base of every plugin component: a stable id and a JSON-safe config (numcodecs convention).
+
+``get_config()`` returns ``{"id": ..., **init_kwargs}``; ``from_config(cfg)`` rebuilds
+the component. A subclass keeps each ``__init__`` argument as an attribute of the
+same name, so the base class can read the config back.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+from typing import Any, ClassVar
+
+from .errors import ConfigError
+
+
+class Component:
+    id: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
+
+    def get_config(self) -> dict[str, Any]:
+        params = inspect.signature(type(self).__init__).parameters
+        cfg = {"id": self.id}
+        for name, p in params.items():
+            if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            cfg[name] = getattr(self, name)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]):
+        cfg = dict(config)
+        cid = cfg.pop("id", cls.id)
+        if cid != cls.id:
+            raise ConfigError(f"config is for {cid!r}, not {cls.id!r}")
+        try:
+            return cls(**cfg)
+        except TypeError as e:
+            raise ConfigError(f"bad config for {cls.kind} {cls.id!r}: {e}") from None
+
+    def config_json(self) -> str:
+        """Canonical JSON of the config: the same component always gives the same bytes."""
+        return json.dumps(self.get_config(), sort_keys=True, separators=(",", ":"))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "id")
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,162 @@
+"""The pacbits bitstream container (DESIGN §4), format version 1.
+
+Layout (integers are unsigned LEB128 varints unless noted)::
+
+    magic        4 bytes  b"PBIT"
+    version      1 byte   (1)
+    coders       count, then per coder: block(id utf-8), block(config JSON utf-8)
+    records      count, then per record:
+                   block(name utf-8), dtype code (1 byte), ndim, dims...,
+                   coder ref (0: raw side information, i + 1: coder i), block(payload)
+    crc32        4 bytes big-endian, over everything before it
+
+``block(x)`` is ``len(x)`` followed by ``x``. Raw side information is the tensor's
+bytes in little-endian order. Reading checks the CRC first, then every length
+against the bytes left, so malformed input ends in :class:`DecodeError` and no
+allocation exceeds the input size, except dense tensors, capped by ``max_numel``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import struct
+import zlib
+from dataclasses import dataclass
+
+import torch
+
+from .bitio import Reader, block, uvarint
+from .errors import DecodeError, EncodeError
+
+MAGIC = b"PBIT"
+VERSION = 1
+#: Default cap on the elements of one decoded tensor (1 GiB of float32).
+MAX_NUMEL = 1 << 28
+MAX_NDIM = 32
+
+DTYPES = [
+    torch.float32, torch.float16, torch.bfloat16, torch.float64,
+    torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool,
+]
+_DTYPE_CODE = {dt: i for i, dt in enumerate(DTYPES)}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One tensor in the stream; ``coder`` is ``(id, config_json)`` or None for raw side info."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+    coder: tuple[str, str] | None
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the bits of a written stream went: global container bits and each record's header."""
+
+    container_bits: int
+    record_header_bits: tuple[int, ...]
+
+
+def dtype_code(dtype: torch.dtype) -> int:
+    if dtype not in _DTYPE_CODE:
+        raise EncodeError(f"dtype {dtype} is not supported; expected one of {DTYPES}")
+    return _DTYPE_CODE[dtype]
+
+
+def write(records: list[Record]) -> tuple[bytes, Layout]:
+    """Serialize records; return the bytes and where the non-payload bits went."""
+    names = [r.name for r in records]
+    if len(set(names)) != len(names):
+        raise EncodeError("tensor names must be unique")
+    coders = sorted({r.coder for r in records if r.coder is not None})
+    ref = {c: i + 1 for i, c in enumerate(coders)}
+    head = bytearray(MAGIC + bytes([VERSION]) + uvarint(len(coders)))
+    for cid, cfg in coders:
+        head += block(cid.encode()) + block(cfg.encode())
+    head += uvarint(len(records))
+    body = bytearray()
+    header_bits = []
+    for r in records:
+        rh = block(r.name.encode()) + bytes([dtype_code(r.dtype)]) + uvarint(len(r.shape))
+        rh += b"".join(uvarint(d) for d in r.shape)
+        rh += uvarint(ref.get(r.coder, 0)) + uvarint(len(r.payload))
+        header_bits.append(8 * len(rh))
+        body += rh + r.payload
+    data = bytes(head + body)
+    data += struct.pack(">I", zlib.crc32(data))
+    return data, Layout(8 * (len(head) + 4), tuple(header_bits))
+
+
+def read(data: bytes, max_numel: int = MAX_NUMEL) -> list[Record]:
+    """Parse and check a stream; every malformed input raises :class:`DecodeError`."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) < len(MAGIC) + 1 + 4:
+        raise DecodeError(f"stream of {len(data)} bytes is too short to be a pacbits bitstream")
+    if data[:4] != MAGIC:
+        raise DecodeError(f"not a pacbits bitstream: magic {data[:4]!r}, expected {MAGIC!r}")
+    if data[4] != VERSION:
+        raise DecodeError(f"unsupported format version {data[4]}; this pacbits reads version {VERSION}")
+    if struct.unpack(">I", data[-4:])[0] != zlib.crc32(data[:-4]):
+        raise DecodeError("integrity check failed: CRC32 mismatch (corrupted or truncated stream)")
+    rd = Reader(data[5:-4], "container")
+    coders = []
+    for _ in range(rd.uvarint(rd.remaining)):
+        coders.append((_text(rd.block()), _text(rd.block())))
+        try:
+            json.loads(coders[-1][1])
+        except ValueError:
+            raise DecodeError(f"coder {coders[-1][0]!r} has a config that is not JSON") from None
+    records, seen = [], set()
+    for _ in range(rd.uvarint(rd.remaining)):
+        name = _text(rd.block())
+        if name in seen:
+            raise DecodeError(f"tensor {name!r} appears twice")
+        seen.add(name)
+        code = rd.u8()
+        if code >= len(DTYPES):
+            raise DecodeError(f"tensor {name!r}: unknown dtype code {code}")
+        shape = tuple(rd.uvarint(max_numel) for _ in range(rd.uvarint(MAX_NDIM)))
+        if math.prod(shape) > max_numel:
+            raise DecodeError(f"tensor {name!r}: shape {shape} exceeds max_numel={max_numel}")
+        cref = rd.uvarint(len(coders))
+        payload = rd.block()
+        records.append(Record(name, shape, DTYPES[code], coders[cref - 1] if cref else None, payload))
+    rd.expect_end()
+    return records
+
+
+def _text(b: bytes) -> str:
+    try:
+        return b.decode()
+    except UnicodeDecodeError:
+        raise DecodeError("a name or config is not valid UTF-8") from None
+
+
+def raw_bytes(tensor: torch.Tensor) -> bytes:
+    """Exact little-endian bytes of a tensor (side information)."""
+    flat = tensor.detach().cpu().contiguous().reshape(-1)
+    if flat.dtype == torch.bool:
+        flat = flat.to(torch.uint8)
+    return flat.view(torch.uint8).numpy().tobytes()
+
+
+def from_raw(payload: bytes, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """Inverse of :func:`raw_bytes`; checks the payload length against the shape."""
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    if len(payload) != math.prod(shape) * itemsize:
+        raise DecodeError(
+            f"side tensor of shape {shape} and dtype {dtype} needs {math.prod(shape) * itemsize} bytes, got {len(payload)}"
+        )
+    if not payload:
+        return torch.empty(shape, dtype=dtype)
+    raw = torch.frombuffer(bytearray(payload), dtype=torch.uint8)
+    if dtype == torch.bool:
+        if raw.max() > 1:
+            raise DecodeError("bool side tensor holds a byte other than 0 or 1")
+        return raw.to(torch.bool).reshape(shape)
+    return raw.view(dtype).reshape(shape).clone()

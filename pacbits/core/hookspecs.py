@@ -1,0 +1,35 @@
+"""The pluggy hooks of project ``pacbits`` (DESIGN §3).
+
+A plugin is any module or object with functions marked ``@hookimpl``; third-party
+packages expose one through the entry-point group ``pacbits``::
+
+    [project.entry-points.pacbits]
+    myplugin = "mypackage.pacbits_plugin"
+"""
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "pacbits"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_pruners() -> list[type]:
+    """Return :class:`~pacbits.core.interfaces.Pruner` subclasses, each with a unique ``id``."""
+
+
+@hookspec
+def register_quantizers() -> list[type]:
+    """Return :class:`~pacbits.core.interfaces.Quantizer` subclasses."""
+
+
+@hookspec
+def register_coders() -> list[type]:
+    """Return :class:`~pacbits.core.interfaces.Coder` subclasses."""
+
+
+@hookspec
+def register_codecs() -> list:
+    """Return :class:`~pacbits.core.codec.CodecSpec` presets naming components by id."""

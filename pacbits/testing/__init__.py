@@ -1,0 +1,95 @@
+"""The conformance kit any coder, built-in or third-party, can run.
+
+``check_coder(coder)`` asserts, over hypothesis-generated triplets: bit-exact round
+trip; injectivity (distinct triplets of one shape give distinct payloads); an
+honest bit count (``bits.total == 8 * len(payload)``, every part >= 0);
+determinism (same bytes twice, and from a coder rebuilt from its config); and
+that corrupted, truncated, random or empty payloads either raise
+:class:`~pacbits.core.DecodeError` or decode to a valid triplet, never anything else.
+"""
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pacbits.core import Coder, DecodeError, Encoded, Triplet
+
+from .strategies import mutated_triplets, state_dicts, triplets
+
+__all__ = ["check_coder", "triplets", "mutated_triplets", "state_dicts"]
+
+
+def _settings(max_examples: int):
+    return settings(max_examples=max_examples, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _encode(coder: Coder, t: Triplet) -> Encoded:
+    enc = coder.encode(t)
+    assert isinstance(enc, Encoded), f"{coder.id}: encode returned {type(enc).__name__}, not Encoded"
+    assert isinstance(enc.payload, bytes), f"{coder.id}: payload is {type(enc.payload).__name__}, not bytes"
+    bits = enc.bits.to_dict()
+    assert all(v >= 0 for v in bits.values()), f"{coder.id}: negative bit count in {bits}"
+    assert enc.bits.total == 8 * len(enc.payload), (
+        f"{coder.id}: reports {enc.bits.total} bits but wrote {8 * len(enc.payload)} ({bits})")
+    return enc
+
+
+def _decode_or_error(coder: Coder, payload: bytes, shape) -> None:
+    """A malformed payload must raise DecodeError or decode to a valid triplet of that shape."""
+    try:
+        t = coder.decode(payload, shape)
+    except DecodeError:
+        return
+    except BaseException as e:  # noqa: BLE001 - a Rust panic is a BaseException
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise AssertionError(f"{coder.id}: malformed payload raised {type(e).__name__}: {e}, not DecodeError") from e
+    assert isinstance(t, Triplet) and t.shape == tuple(shape), f"{coder.id}: malformed payload gave {t!r}"
+    t.validate()
+
+
+def check_coder(coder: Coder, max_examples: int = 500, max_numel: int = 3000) -> None:
+    """Run every conformance property on ``coder``; raises AssertionError on the first failure."""
+    cfg = coder.get_config()
+    assert json.loads(json.dumps(cfg)) == cfg, f"{coder.id}: config is not JSON-safe: {cfg!r}"
+    rebuilt = type(coder).from_config(cfg)
+    assert rebuilt.get_config() == cfg, f"{coder.id}: from_config(get_config()) changed the config"
+    sett = _settings(max_examples)
+
+    @sett
+    @given(triplets(max_numel=max_numel))
+    def round_trip_honest_deterministic(t):
+        enc = _encode(coder, t)
+        back = coder.decode(enc.payload, t.shape)
+        assert isinstance(back, Triplet) and back.equals(t), f"{coder.id}: decode(encode(t)) != t"
+        assert coder.encode(t).payload == enc.payload, f"{coder.id}: encode is not deterministic"
+        assert rebuilt.encode(t).payload == enc.payload, f"{coder.id}: a coder rebuilt from its config codes differently"
+
+    @sett
+    @given(mutated_triplets(max_numel=max_numel))
+    def injective(pair):
+        a, b = pair
+        if not a.equals(b):
+            assert coder.encode(a).payload != coder.encode(b).payload, f"{coder.id}: two triplets share one code"
+
+    @sett
+    @given(triplets(max_numel=max_numel), st.data())
+    def malformed(t, data):
+        payload = coder.encode(t).payload
+        cut = data.draw(st.integers(0, max(len(payload) - 1, 0)), label="truncate at")
+        _decode_or_error(coder, payload[:cut], t.shape)
+        if payload:
+            i = data.draw(st.integers(0, 8 * len(payload) - 1), label="flip bit")
+            flipped = bytearray(payload)
+            flipped[i // 8] ^= 1 << (i % 8)
+            _decode_or_error(coder, bytes(flipped), t.shape)
+        junk = data.draw(st.binary(max_size=64), label="random bytes")
+        _decode_or_error(coder, junk, t.shape)
+        _decode_or_error(coder, payload + junk, t.shape)
+
+    round_trip_honest_deterministic()
+    injective()
+    malformed()
