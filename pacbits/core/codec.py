@@ -60,6 +60,7 @@ class TensorReport:
     k: int = 0
     codebook: np.ndarray | None = None
     counts: np.ndarray | None = None
+    prior: np.ndarray | None = None  # the coder's index_prior: None means uniform (Theorem 4.3)
 
     @property
     def numel(self) -> int:
@@ -75,6 +76,7 @@ class TensorReport:
         if self.codebook is not None:
             d["codebook"] = self.codebook.astype(float).tolist()
             d["counts"] = self.counts.tolist()
+            d["prior"] = None if self.prior is None else self.prior.astype(float).tolist()
         return d
 
 
@@ -215,7 +217,7 @@ class Codec:
                 records.append(container.Record(name, tuple(tensor.shape), tensor.dtype, None, payload))
                 parts.append((BitBreakdown(side=8 * len(payload)), None))
         data, layout = container.write(records)
-        report = _report(records, parts, layout)
+        report = _report(records, parts, layout, {n: self.coder for n in triplets})
         assert report.total_bits == 8 * len(data)
         return Compressed(data, report)
 
@@ -243,23 +245,23 @@ def inspect(data: bytes, registry: Registry | None = None, max_numel: int = cont
     """
     reg = registry or default_registry()
     records = container.read(data, max_numel)
-    parts = []
+    parts, coders = [], {}
     for rec in records:
         if rec.coder is None:
             container.from_raw(rec.payload, rec.shape, rec.dtype)
             parts.append((BitBreakdown(side=8 * len(rec.payload)), None))
             continue
-        coder = _coder_from_record(reg, rec)
+        coder = coders[rec.name] = _coder_from_record(reg, rec)
         t = decode_triplet(coder, rec.payload, rec.shape)
         enc = coder.encode(t)
         if enc.payload != rec.payload:
             raise DecodeError(f"tensor {rec.name!r}: payload is not the canonical code of what it decodes to")
         parts.append((enc.bits, t))
     _, layout = container.write(records)
-    return _report(records, parts, layout)
+    return _report(records, parts, layout, coders)
 
 
-def _report(records, parts, layout: container.Layout) -> CodecReport:
+def _report(records, parts, layout: container.Layout, coders: dict) -> CodecReport:
     report = CodecReport(container_bits=layout.container_bits)
     for rec, (bits, t), hbits in zip(records, parts, layout.record_header_bits):
         bits = bits + BitBreakdown(header=hbits)
@@ -267,7 +269,7 @@ def _report(records, parts, layout: container.Layout) -> CodecReport:
             report.tensors.append(TensorReport(rec.name, rec.shape, str(rec.dtype), False, bits))
         else:
             report.tensors.append(TensorReport(rec.name, rec.shape, str(rec.dtype), True, bits, t.k,
-                                               t.codebook.copy(), t.counts()))
+                                               t.codebook.copy(), t.counts(), coders[rec.name].index_prior(t)))
     return report
 
 

@@ -60,3 +60,15 @@ class Coder(Component, ABC):
     @abstractmethod
     def decode(self, payload: bytes, shape: tuple[int, ...]) -> Triplet:
         """Inverse of :meth:`encode` for a tensor of the given shape."""
+
+    def index_prior(self, triplet: Triplet) -> np.ndarray | None:
+        """Mixture weights ``P`` (length r) for the noise-robust bound, or None.
+
+        The bound engine replaces the ``indices`` bits by a mixture term
+        (DESIGN §5.2-5.3). That is valid only if the payload without its
+        ``indices`` part is still a self-delimiting code for everything else,
+        and ``P`` is a function of those other bits (e.g. a coded frequency
+        table). None means uniform ``P`` with ``ceil(log2 r)`` bits an index
+        (Theorem 4.3), which needs no coded table.
+        """
+        return None
