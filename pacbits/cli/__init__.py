@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (PacbitsError, OSError) as e:
-        print(f"pacbits {args.command}: error: {e}", file=sys.stderr)
+        msg = " ".join(str(e).split())  # one line, whatever the exception held
+        print(f"pacbits {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("pacbits: interrupted", file=sys.stderr)

@@ -140,6 +140,8 @@ def _text(b: bytes) -> str:
 def raw_bytes(tensor: torch.Tensor) -> bytes:
     """Exact little-endian bytes of a tensor (side information)."""
     flat = tensor.detach().cpu().contiguous().reshape(-1)
+    if flat.numel() == 0:
+        return b""
     if flat.dtype == torch.bool:
         flat = flat.to(torch.uint8)
     return flat.view(torch.uint8).numpy().tobytes()

@@ -91,7 +91,8 @@ def mutated_triplets(draw, max_numel: int = 3000):
         cb.view(np.uint16 if cb.dtype == np.float16 else np.uint32)[rng.integers(r)] ^= 1
         cb = np.where(np.isfinite(cb), cb, cb.dtype.type(0)).astype(cb.dtype)
     elif edit == "dtype" and r:
-        cb = cb.astype(np.float32 if cb.dtype == np.float16 else np.float16)
+        with np.errstate(over="ignore"):
+            cb = cb.astype(np.float32 if cb.dtype == np.float16 else np.float16)
         cb = np.where(np.isfinite(cb), cb, cb.dtype.type(0)).astype(cb.dtype)
     elif edit == "independent":
         b = draw(triplets(max_numel=max_numel).filter(lambda t: t.shape == a.shape))

@@ -1,0 +1,90 @@
+"""Reader for the classic ``mnist.pkl.gz`` (train / validation / test splits).
+
+The file is a Python 2 pickle of three ``(images, labels)`` pairs of numpy
+arrays. It is read by an unpickler that can build numpy arrays and nothing
+else, so a crafted file cannot run code.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from pacbits.data.errors import DataError
+
+try:  # numpy >= 2 moved numpy.core to numpy._core
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core.multiarray import _reconstruct
+
+
+def _reconstruct_empty(subtype, shape, dtype):
+    """``_reconstruct`` limited to what ndarray pickles use: an empty ndarray, filled by BUILD."""
+    if subtype is not np.ndarray or tuple(shape) != (0,):
+        raise pickle.UnpicklingError(
+            f"array reconstruction with {subtype!r}, shape {shape!r}: only an empty ndarray is allowed")
+    return _reconstruct(subtype, shape, dtype)
+
+
+# The only globals the pickle may name; both numpy 1 and numpy 2 spellings.
+_ALLOWED = {
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct_empty,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct_empty,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        try:
+            return _ALLOWED[module, name]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refusing to load global {module}.{name}: only numpy arrays are allowed") from None
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("refusing persistent ids: only numpy arrays are allowed")
+
+
+def read_mnist_pickle(path: str | Path, fileobj=None) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Read a (gzipped) ``mnist.pkl``-style pickle: a tuple of ``(x, y)`` splits.
+
+    Each ``x`` is a 2-D float array (one row per image), each ``y`` a 1-D
+    integer array of the same length. ``fileobj``, if given, is read instead of
+    opening ``path`` (which then only names the file in errors). Raises
+    DataError for anything else, including any pickle that names a global
+    other than those needed to rebuild numpy arrays.
+    """
+    path = Path(path)
+    try:
+        raw = fileobj if fileobj is not None else open(path, "rb")
+        with raw, gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw as f:
+            obj = _ArrayUnpickler(f, encoding="latin1").load()
+    except (pickle.UnpicklingError, OSError, EOFError, zlib.error,
+            ValueError, TypeError, AttributeError, IndexError, KeyError) as e:
+        raise DataError(f"{path}: not a pickle of numpy arrays: {type(e).__name__}: {e}") from e
+    return _check_splits(path, obj)
+
+
+def _check_splits(path: Path, obj) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    if not isinstance(obj, tuple) or not obj:
+        raise DataError(f"{path}: expected a tuple of (images, labels) splits, got {type(obj).__name__}")
+    for i, split in enumerate(obj):
+        if not (isinstance(split, tuple) and len(split) == 2
+                and all(isinstance(a, np.ndarray) for a in split)):
+            raise DataError(f"{path}: split {i} is not an (images, labels) pair of numpy arrays")
+        x, y = split
+        if x.ndim != 2 or x.dtype.kind != "f":
+            raise DataError(f"{path}: split {i} images: expected a 2-D float array, "
+                            f"got shape {x.shape} of {x.dtype}")
+        if y.ndim != 1 or y.dtype.kind not in "iu":
+            raise DataError(f"{path}: split {i} labels: expected a 1-D integer array, "
+                            f"got shape {y.shape} of {y.dtype}")
+        if len(x) != len(y):
+            raise DataError(f"{path}: split {i} has {len(x)} images but {len(y)} labels")
+    return obj
