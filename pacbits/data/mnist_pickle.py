@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import gzip
 import pickle
-import zlib
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from pacbits.data.errors import DataError
 
@@ -51,22 +51,26 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("refusing persistent ids: only numpy arrays are allowed")
 
 
-def read_mnist_pickle(path: str | Path, fileobj=None) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """Read a (gzipped) ``mnist.pkl``-style pickle: a tuple of ``(x, y)`` splits.
+def read_mnist_pickle(path: str | Path, *, progress: bool = False
+                      ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Read a ``mnist.pkl``-style pickle (gzipped if the name ends in ``.gz``).
 
-    Each ``x`` is a 2-D float array (one row per image), each ``y`` a 1-D
-    integer array of the same length. ``fileobj``, if given, is read instead of
-    opening ``path`` (which then only names the file in errors). Raises
-    DataError for anything else, including any pickle that names a global
-    other than those needed to rebuild numpy arrays.
+    Returns its tuple of ``(x, y)`` splits: ``x`` a 2-D float array, one row
+    per image; ``y`` a 1-D integer array of the same length. Raises DataError
+    for anything else, including a pickle naming any global other than those
+    that rebuild numpy arrays. ``progress`` shows a bar of bytes read.
     """
     path = Path(path)
     try:
-        raw = fileobj if fileobj is not None else open(path, "rb")
-        with raw, gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw as f:
+        size = path.stat().st_size
+        with tqdm.wrapattr(open(path, "rb"), "read", total=size, desc=f"reading {path.name}",
+                           unit="B", unit_scale=True, unit_divisor=1024, disable=not progress, leave=False) as raw:
+            f = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+            # Any exception from here on means malformed input, whatever its type.
             obj = _ArrayUnpickler(f, encoding="latin1").load()
-    except (pickle.UnpicklingError, OSError, EOFError, zlib.error,
-            ValueError, TypeError, AttributeError, IndexError, KeyError) as e:
+    except OSError as e:  # missing file, not gzip
+        raise DataError(f"{path}: cannot read: {e}") from e
+    except Exception as e:
         raise DataError(f"{path}: not a pickle of numpy arrays: {type(e).__name__}: {e}") from e
     return _check_splits(path, obj)
 
