@@ -18,8 +18,10 @@ from pacbits.data.errors import DataError
 
 try:  # numpy >= 2 moved numpy.core to numpy._core
     from numpy._core.multiarray import _reconstruct
+    from numpy._core.numeric import _frombuffer
 except ImportError:  # pragma: no cover - numpy 1.x
     from numpy.core.multiarray import _reconstruct
+    from numpy.core.numeric import _frombuffer
 
 
 def _reconstruct_empty(subtype, shape, dtype):
@@ -30,12 +32,23 @@ def _reconstruct_empty(subtype, shape, dtype):
     return _reconstruct(subtype, shape, dtype)
 
 
-# The only globals the pickle may name; both numpy 1 and numpy 2 spellings.
+def _latin1_encode(text, encoding):
+    """``_codecs.encode`` as Python 3 protocol-2 pickles use it for bytes: latin1 only."""
+    if not isinstance(text, str) or encoding != "latin1":
+        raise pickle.UnpicklingError("_codecs.encode is allowed only to turn a str into latin1 bytes")
+    return text.encode("latin1")
+
+
+# The only globals a pickle may name: what numpy arrays need under pickle
+# protocols 2 to 5, in numpy 1 and numpy 2 spellings.
 _ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct_empty,
-    ("numpy._core.multiarray", "_reconstruct"): _reconstruct_empty,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct_empty,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct_empty,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,  # protocol 5; bounded by its buffer
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("_codecs", "encode"): _latin1_encode,
 }
 
 
