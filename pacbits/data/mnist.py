@@ -105,8 +105,8 @@ def _read_default(path: Path, progress: bool) -> dict[str, np.ndarray]:
             arrays = {k: z[k] for k in IDX_NAMES}
         _check(arrays, str(cached))
         return arrays
-    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, DataError):  # absent or unusable: decode again
-        pass
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, DataError):
+        pass  # absent or unusable: decode again
     arrays = _decode_pickle(path, progress)
     _write_cache(cached, arrays)
     return arrays
