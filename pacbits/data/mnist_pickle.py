@@ -1,8 +1,9 @@
 """Reader for the classic ``mnist.pkl.gz`` (train / validation / test splits).
 
 The file is a Python 2 pickle of three ``(images, labels)`` pairs of numpy
-arrays. It is read by an unpickler that can build numpy arrays and nothing
-else, so a crafted file cannot run code.
+arrays. It is read by an unpickler that can build numpy arrays (as numpy
+pickles them under protocols 2 to 5) and nothing else, so a crafted file
+cannot run code.
 """
 
 from __future__ import annotations
@@ -75,9 +76,9 @@ def read_mnist_pickle(path: str | Path, *, progress: bool = False
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        with tqdm.wrapattr(open(path, "rb"), "read", total=size, desc=f"reading {path.name}",
-                           unit="B", unit_scale=True, unit_divisor=1024, disable=not progress, leave=False) as raw:
+        with open(path, "rb") as file, tqdm.wrapattr(
+                file, "read", total=path.stat().st_size, desc=f"reading {path.name}", unit="B",
+                unit_scale=True, unit_divisor=1024, disable=not progress, leave=False) as raw:
             f = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
             # Any exception from here on means malformed input, whatever its type.
             obj = _ArrayUnpickler(f, encoding="latin1").load()
