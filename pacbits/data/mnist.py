@@ -28,7 +28,7 @@ IDX_NAMES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # tensors have no boolean ==
 class Dataset:
     """Images as float32 ``(N, 1, 28, 28)`` in [0, 1] (pixel / 255), labels as int64 ``(N,)``."""
 
