@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 
 .PHONY: run test install bench clean
 
-$(BIN)/pacbits: pyproject.toml
+$(BIN)/pacbits: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# The CPU build of torch that lies on this machine's disk; an unpinned
 	# torch would pull a multi-GB CUDA build.
