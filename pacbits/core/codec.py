@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from . import container
-from .errors import ConfigError, DecodeError, EncodeError, PacbitsError
+from .errors import ConfigError, DecodeError, EncodeError, PacbitsError, PluginError
 from .interfaces import Coder, Pruner, Quantizer
 from .registry import Registry, default_registry
-from .types import BitBreakdown, Triplet
+from .types import BitBreakdown, Encoded, Triplet
 
 TARGETS = ("weights", "floating")
 _CODABLE = (torch.float32, torch.float16, torch.bfloat16)
@@ -196,7 +196,10 @@ class Codec:
         return out
 
     def compress(self, state_dict: Mapping[str, torch.Tensor]) -> Compressed:
-        """Encode a ``state_dict`` into one bitstream; the report's total is ``8 * len(data)``."""
+        """Encode a ``state_dict`` into one bitstream; the report's total is ``8 * len(data)``.
+
+        Each coded tensor is decoded back; a coder that breaks its contract raises :class:`PluginError`.
+        """
         triplets = self.triplets(state_dict)
         cfg = self.coder.get_config()
         cfg.pop("id")
@@ -206,10 +209,7 @@ class Codec:
             if name in triplets:
                 t = triplets[name]
                 enc = self.coder.encode(t)
-                if enc.bits.total != 8 * len(enc.payload):
-                    raise EncodeError(
-                        f"coder {self.coder.id!r} reported {enc.bits.total} bits for a {8 * len(enc.payload)}-bit payload"
-                    )
+                _check_contract(self.coder, name, t, enc)
                 records.append(container.Record(name, tuple(tensor.shape), tensor.dtype, coder_ref, enc.payload))
                 parts.append((enc.bits, t))
             else:
@@ -279,6 +279,19 @@ def _coder_from_record(reg: Registry, rec: container.Record) -> Coder:
         return reg.create("coder", {**json.loads(cfg), "id": cid})
     except PacbitsError as e:
         raise DecodeError(f"tensor {rec.name!r} needs coder {cid!r}: {e}") from None
+
+
+def _check_contract(coder: Coder, name: str, t: Triplet, enc: Encoded) -> None:
+    """Refuse a coder whose bit count is not its payload's or whose code does not round-trip."""
+    if enc.bits.total != 8 * len(enc.payload):
+        raise PluginError(f"coder {coder.id!r} reported {enc.bits.total} bits for the "
+                          f"{8 * len(enc.payload)}-bit payload of tensor {name!r}")
+    try:
+        back = decode_triplet(coder, enc.payload, t.shape)
+    except DecodeError as e:
+        raise PluginError(f"coder {coder.id!r} cannot decode its own payload of tensor {name!r}: {e}") from None
+    if not back.equals(t):
+        raise PluginError(f"coder {coder.id!r} does not round-trip tensor {name!r}: decode(encode(t)) != t")
 
 
 def decode_triplet(coder: Coder, payload: bytes, shape: tuple[int, ...]) -> Triplet:

@@ -18,7 +18,8 @@ class DecodeError(PacbitsError):
 
 
 class PluginError(PacbitsError):
-    """A plugin misbehaved: a hook raised, returned the wrong type, or two plugins claim one id."""
+    """A plugin misbehaved: a hook raised, returned the wrong type, two plugins claim one id,
+    or a coder broke its contract (a bit count that is not its payload's, no exact round trip)."""
 
 
 class UnknownComponentError(PluginError, KeyError):

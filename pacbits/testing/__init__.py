@@ -6,6 +6,8 @@ honest bit count (``bits.total == 8 * len(payload)``, every part >= 0);
 determinism (same bytes twice, and from a coder rebuilt from its config); and
 that corrupted, truncated, random or empty payloads either raise
 :class:`~pacbits.core.DecodeError` or decode to a valid triplet, never anything else.
+Each property is also a function of its own (``check_round_trip`` ...), and
+:class:`pacbits.testing.conformance.CoderConformance` runs them as one pytest test each.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from pacbits.core import Coder, DecodeError, Encoded, Triplet
 
 from .strategies import mutated_triplets, state_dicts, triplets
 
-__all__ = ["check_coder", "triplets", "mutated_triplets", "state_dicts"]
+__all__ = ["check_coder", "check_config", "check_round_trip", "check_injective", "check_malformed",
+           "triplets", "mutated_triplets", "state_dicts"]
 
 
 def _settings(max_examples: int):
@@ -51,33 +54,53 @@ def _decode_or_error(coder: Coder, payload: bytes, shape) -> None:
     t.validate()
 
 
-def check_coder(coder: Coder, max_examples: int = 500, max_numel: int = 3000) -> None:
-    """Run every conformance property on ``coder``; raises AssertionError on the first failure."""
+def check_config(coder: Coder) -> None:
+    """The config is JSON-safe and ``from_config(get_config())`` gives the same config."""
     cfg = coder.get_config()
-    assert json.loads(json.dumps(cfg)) == cfg, f"{coder.id}: config is not JSON-safe: {cfg!r}"
+    try:
+        text = json.dumps(cfg)
+    except (TypeError, ValueError) as e:
+        raise AssertionError(f"{coder.id}: config is not JSON-safe: {cfg!r} ({e})") from None
+    assert json.loads(text) == cfg, f"{coder.id}: config is not JSON-safe: {cfg!r}"
     rebuilt = type(coder).from_config(cfg)
     assert rebuilt.get_config() == cfg, f"{coder.id}: from_config(get_config()) changed the config"
-    sett = _settings(max_examples)
 
-    @sett
+
+def check_round_trip(coder: Coder, max_examples: int = 500, max_numel: int = 3000) -> None:
+    """Bit-exact round trip, an honest bit count, and the same bytes twice and from a rebuilt coder."""
+    rebuilt = type(coder).from_config(coder.get_config())
+
+    @_settings(max_examples)
     @given(triplets(max_numel=max_numel))
-    def round_trip_honest_deterministic(t):
+    def prop(t):
         enc = _encode(coder, t)
         back = coder.decode(enc.payload, t.shape)
         assert isinstance(back, Triplet) and back.equals(t), f"{coder.id}: decode(encode(t)) != t"
         assert coder.encode(t).payload == enc.payload, f"{coder.id}: encode is not deterministic"
         assert rebuilt.encode(t).payload == enc.payload, f"{coder.id}: a coder rebuilt from its config codes differently"
 
-    @sett
+    prop()
+
+
+def check_injective(coder: Coder, max_examples: int = 500, max_numel: int = 3000) -> None:
+    """Distinct triplets of one shape, including near-collisions, get distinct payloads."""
+
+    @_settings(max_examples)
     @given(mutated_triplets(max_numel=max_numel))
-    def injective(pair):
+    def prop(pair):
         a, b = pair
         if not a.equals(b):
             assert coder.encode(a).payload != coder.encode(b).payload, f"{coder.id}: two triplets share one code"
 
-    @sett
+    prop()
+
+
+def check_malformed(coder: Coder, max_examples: int = 500, max_numel: int = 3000) -> None:
+    """Truncated, bit-flipped, random or extended payloads raise DecodeError or decode to a valid triplet."""
+
+    @_settings(max_examples)
     @given(triplets(max_numel=max_numel), st.data())
-    def malformed(t, data):
+    def prop(t, data):
         payload = coder.encode(t).payload
         cut = data.draw(st.integers(0, max(len(payload) - 1, 0)), label="truncate at")
         _decode_or_error(coder, payload[:cut], t.shape)
@@ -90,6 +113,12 @@ def check_coder(coder: Coder, max_examples: int = 500, max_numel: int = 3000) ->
         _decode_or_error(coder, junk, t.shape)
         _decode_or_error(coder, payload + junk, t.shape)
 
-    round_trip_honest_deterministic()
-    injective()
-    malformed()
+    prop()
+
+
+def check_coder(coder: Coder, max_examples: int = 500, max_numel: int = 3000) -> None:
+    """Run every conformance property on ``coder``; raises AssertionError on the first failure."""
+    check_config(coder)
+    check_round_trip(coder, max_examples, max_numel)
+    check_injective(coder, max_examples, max_numel)
+    check_malformed(coder, max_examples, max_numel)

@@ -1,0 +1,106 @@
+"""The example third-party plugin, installed for real into a fresh virtual environment.
+
+The environment reuses this one's packages (no network, no build isolation); only
+the example comes in through ``pip install``, so pacbits finds it solely through
+its entry point.
+"""
+import json
+import os
+import re
+import shutil
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from pacbits.core import DecodeError, decompress
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pacbits-plugin-example"
+PRESET = "magnitude-uniform-gamma"
+ENV = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+
+
+def run(*argv, cwd=None) -> str:
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=ENV, cwd=cwd)
+    assert proc.returncode == 0, f"{argv} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    """(python of a venv with the example installed, the example's source copy)."""
+    root = tmp_path_factory.mktemp("plugin-example")
+    src = shutil.copytree(EXAMPLE, root / "src",  # pip builds in place: keep the checkout clean
+                          ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".pytest_cache"))
+    run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", root / "venv")
+    python = root / "venv" / "bin" / "python"
+    # --system-site-packages reaches the base interpreter's packages only; add this environment's
+    purelib = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip())
+    (purelib / "parent_env.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in site.getsitepackages()))
+    run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", src)
+    return python, src
+
+
+def pacbits(python, *argv) -> str:
+    return run(python, "-c", "import sys; from pacbits.cli import main; sys.exit(main())", *argv)
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    torch.manual_seed(0)
+    sd = torch.nn.Sequential(torch.nn.Linear(40, 30), torch.nn.ReLU(), torch.nn.Linear(30, 10)).state_dict()
+    torch.save(sd, tmp_path / "model.pt")
+    return tmp_path / "model.pt", sd
+
+
+def test_listed_by_pacbits_plugins(venv):
+    rows = json.loads(pacbits(venv[0], "plugins", "--json"))
+    mine = {(r["kind"], r["id"]) for r in rows if r["package"] == "pacbits_plugin_example"}
+    assert mine == {("coder", "elias-gamma"), ("quantizer", "uniform"), ("codec", PRESET)}
+    assert ("coder", "fixed") in {(r["kind"], r["id"]) for r in rows}
+
+
+def test_compress_with_its_preset(venv, checkpoint, tmp_path):
+    python, _ = venv
+    path, sd = checkpoint
+    report = json.loads(pacbits(python, "compress", path, "--codec", PRESET, "-o", tmp_path / "m.pbits", "--json"))
+    data = (tmp_path / "m.pbits").read_bytes()
+    assert report["total_bits"] == 8 * len(data)
+    pacbits(python, "decompress", tmp_path / "m.pbits", "-o", tmp_path / "back.pt")
+    back = torch.load(tmp_path / "back.pt", weights_only=True)
+    for name, w in sd.items():
+        if w.dim() < 2:
+            assert torch.equal(back[name], w), name  # side information is exact
+            continue
+        kept = back[name] != 0
+        top = torch.zeros(w.numel(), dtype=torch.bool)
+        top[w.abs().reshape(-1).topk(round(0.1 * w.numel())).indices] = True
+        assert torch.equal(kept.reshape(-1), top), name  # magnitude pruning to 10%
+        assert len(torch.unique(back[name][kept])) <= 16, name  # 4-bit uniform grid
+    # the stream names its coder, so an environment without the plugin says what is missing
+    with pytest.raises(DecodeError, match="needs coder 'elias-gamma'"):
+        decompress(data)
+
+
+def test_usable_in_a_codec_config(venv, checkpoint, tmp_path):
+    python, _ = venv
+    path, sd = checkpoint
+    config = json.dumps({"quantizer": {"id": "uniform", "bits": 2}, "coder": {"id": "elias-gamma"}})
+    out = tmp_path / "m.pbits"
+    pacbits(python, "compress", path, "--codec", "lossless-fixed", "--config", config, "-o", out)
+    pacbits(python, "decompress", out, "-o", tmp_path / "back.pt")
+    back = torch.load(tmp_path / "back.pt", weights_only=True)
+    for name, w in sd.items():
+        if w.dim() == 2:
+            assert torch.equal(back[name] != 0, w != 0) and len(torch.unique(back[name])) <= 4 + 1, name
+
+
+def test_passes_the_conformance_kit(venv):
+    python, src = venv
+    # the example's own suite (a CoderConformance subclass) and the no-file route, in one run
+    out = run(python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests", "--pacbits-coder", "elias-gamma", cwd=src)
+    for suite in ("TestEliasGamma", "TestInstalledCoder"):
+        assert len(re.findall(rf"::{suite}::test_\w+(\[elias-gamma\])? PASSED", out)) == 4, out
