@@ -11,7 +11,7 @@ gives one test per property (config, round trip with honest and deterministic
 bits, injectivity, DecodeError on malformed input). To check several configs,
 override the ``pacbits_coder`` fixture with ``params``. Hypothesis runs
 ``--pacbits-max-examples`` examples per property (the pytest plugin
-:mod:`pacbits.testing.pytest_plugin` adds that option). ``pytest --pacbits-coder ID``
+:mod:`pacbits.pytest_plugin` adds that option). ``pytest --pacbits-coder ID``
 runs :class:`TestInstalledCoder` below on an installed coder without a test file.
 """
 from __future__ import annotations

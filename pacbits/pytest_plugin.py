@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-SUITE = Path(__file__).with_name("conformance.py")
+# Kept outside pacbits.testing so that loading this plugin, which pytest does in
+# every run wherever pacbits is installed, imports neither torch nor hypothesis.
+SUITE = Path(__file__).parent / "testing" / "conformance.py"
 
 
 def pytest_addoption(parser):
