@@ -37,11 +37,13 @@ def register(sub) -> None:
                                    "then the smaller of the kl-inverse and Catoni bounds.")
     size = p.add_mutually_exclusive_group(required=True)
     size.add_argument("--bits", help="compressed size in bits (an integer)")
-    size.add_argument("--size", help="compressed size with a unit: bits, B, KiB or MiB (e.g. 6.23KiB; rounded up to whole bits)")
+    size.add_argument("--size", help="compressed size with a unit: bits, B, KiB or MiB "
+                                     "(e.g. 6.23KiB; rounded up to whole bits)")
     p.add_argument("--n", required=True, help="number of training examples")
     p.add_argument("--train-error", required=True, help="training error of the compressed model, a fraction in [0, 1]")
     p.add_argument("--top5-error", help="top-5 training error, a fraction in [0, 1]")
-    p.add_argument("--confidence", default="0.95", help="confidence 1 - delta, shared by all bounds printed (default 0.95)")
+    p.add_argument("--confidence", default="0.95",
+                   help="confidence 1 - delta, shared by all bounds printed (default 0.95)")
     p.add_argument("--alpha", default=str(ALPHA), help=f"Catoni's alpha > 1, fixed in advance (default {ALPHA})")
     p.add_argument("--length-prior", default="uniform", choices=sorted(LENGTH_PRIORS),
                    help="distribution m on code lengths (default uniform over lengths < 2^72 bits)")
