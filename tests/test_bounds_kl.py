@@ -4,9 +4,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pacbits.core import BitBreakdown, Codec, CodecReport, ConfigError, TensorReport
 from pacbits.core.bounds import assemble_kl, mixture_kl, noise_robust_kl, occam_kl, occam_kl_report, tensor_kl
+from pacbits.testing.strategies import triplets
 
 LN2 = math.log(2)
 
@@ -122,3 +125,19 @@ def test_noise_robust_kl_checks_tensor_names(compressed):
         noise_robust_kl(compressed, {names[0]: 0.1}, [0.1])
     with pytest.raises(ConfigError, match="lambdas has no entry"):
         noise_robust_kl(compressed, 0.1, {names[0]: [0.1]})
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(triplets(max_numel=2000, max_r=64), st.sampled_from([0.01, 0.05, 0.5]), st.booleans())
+def test_random_triplets_give_finite_kl(t, relative, weighted):
+    """Codebooks with subnormal, huge, repeated or float16 values; empty tensors; r = 1."""
+    c = t.codebook.astype(np.float64)
+    span = float(np.ptp(c)) if c.size else 0.0
+    counts = t.counts()
+    prior = (counts + 1) / (counts + 1).sum() if weighted and c.size else None
+    kt = tensor_kl("w", t.k, 10_000, t.k * max(1, (c.size - 1).bit_length()), c, counts, relative * span,
+                   span * np.geomspace(1e-3, 1, 8) if span else [1.0], prior)
+    for value in (kt.nats, kt.adjustment, *(() if kt.mixture is None else (kt.mixture.upper, kt.mixture.lower))):
+        assert math.isfinite(value)
+    if kt.mixture:
+        assert kt.mixture.lower <= kt.mixture.upper

@@ -11,7 +11,7 @@ from pacbits.core import ConfigError
 from pacbits.core.bounds import binary_kl, catoni_bound, catoni_objective, kl_bound, kl_inverse_upper
 
 errors = st.one_of(st.sampled_from([0.0, 1.0, 1e-9, 0.5, 1 - 1e-9]), st.floats(0, 1))
-kls = st.one_of(st.sampled_from([0.0, 1e-12, 1e6, 1e300, math.inf]), st.floats(0, 1e5))
+kls = st.one_of(st.sampled_from([0.0, 1e-12, 1e6, 1e300, 1.7e308, math.inf]), st.floats(0, 1e5))
 ns = st.one_of(st.sampled_from([1, 2, 7, 8, 60000, 10**9]), st.integers(1, 10**7))
 
 

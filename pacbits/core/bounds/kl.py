@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import ConfigError
-from ._check import count, positive
+from ._check import count, positive, real_array
 from .mixture import MixtureKL, mixture_kl
 from .occam import LN2, LengthPrior, length_prior
 
@@ -162,7 +162,7 @@ def tensor_kl(name: str, k: int, total_bits: int, index_bits: int, centers, coun
     k, total_bits, index_bits = count(k, "k"), count(total_bits, "total_bits"), count(index_bits, "index_bits")
     if index_bits > total_bits:
         raise ConfigError(f"index_bits = {index_bits} exceeds total_bits = {total_bits}")
-    c = np.asarray(centers, dtype=np.float64).reshape(-1)
+    c = real_array(centers, "centers")
     n = np.asarray(counts).reshape(-1)
     if n.size != c.size:
         raise ConfigError(f"counts has {n.size} entries but centers has {c.size}; expected one count per center")
@@ -211,6 +211,7 @@ def noise_robust_kl(report, sigma: "float | Mapping[str, float | None]", lambdas
     ``sigma``: one σ for every coded tensor, or a mapping naming every coded tensor
     (None or 0: point mass, no noise). ``lambdas``: one grid, or a mapping from noisy tensor names to
     grids (a grid may depend on what the stream codes, e.g. its codebook, never on the data).
+    ``noisy_choice``: see :func:`assemble_kl`.
     """
     coded = [t for t in report.tensors if t.coded]
     names = {t.name for t in coded}

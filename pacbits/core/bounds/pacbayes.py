@@ -92,7 +92,7 @@ def catoni_bound(empirical: float, kl: float, n: int, eps: float, alpha: float =
         raise ConfigError(f"alpha must be a finite number > 1, got {alpha!r}")
     if math.isinf(kl):
         return Catoni(1.0, math.inf)
-    top = math.log(1e4 * (n + kl + 10))
+    top = min(700.0, math.log(1e4 * (n + 10)) + math.log1p(kl / (n + 10)))  # λ <= 1e4·(n + KL + 10), 1e304
     u = np.linspace(top / 4000, top, 4000)
     vals = catoni_objective(np.exp(u), empirical, kl, n, eps, alpha)
     i = int(np.argmin(vals))
