@@ -85,3 +85,16 @@ def test_choose_t_prefers_literals_for_structured_gaps_and_octaves_for_spread_on
     assert G.choose_t(structured, split_bits) >= 12
     spread = np.random.default_rng(0).geometric(1e-3, size=20) - 1  # few, widely spread gaps
     assert G.choose_t(spread, split_bits) <= 2
+
+
+def test_fields_across_chunks_match_a_bit_by_bit_reference():
+    rng = np.random.default_rng(0)
+    n = (1 << 18) + 5000  # more than one chunk of pack_fields
+    widths = rng.integers(0, 64, n)
+    values = rng.integers(0, 2**63, n, dtype=np.uint64) >> (64 - widths).astype(np.uint64)
+    data, nbits = pack_fields(values, widths)
+    field = np.repeat(np.arange(n), widths)
+    shift = (np.cumsum(widths)[field] - 1 - np.arange(nbits)).astype(np.uint64)  # bit position from the field's end
+    ref = ((values[field] >> shift) & np.uint64(1)).astype(np.uint8)
+    assert np.array_equal(np.unpackbits(np.frombuffer(data, np.uint8))[:nbits], ref)
+    assert np.array_equal(FieldReader(data, "test").read(widths), values)

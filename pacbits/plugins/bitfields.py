@@ -11,27 +11,32 @@ from pacbits.core import DecodeError
 
 U64 = np.uint64
 MAX_WIDTH = 63
+CHUNK = 1 << 18
 
 
 def pack_fields(values, widths) -> tuple[bytes, int]:
     """``values[i]`` (``< 2**widths[i]``) at ``widths[i]`` bits each -> (zero-padded bytes, bit count)."""
-    w = np.asarray(widths, dtype=np.int64).reshape(-1)
-    v = np.asarray(values, dtype=U64).reshape(-1)
-    keep = w > 0
-    v, w = v[keep], w[keep]
-    if not w.size:
-        return b"", 0
-    end = np.cumsum(w)
-    nbits = int(end[-1])
-    start = end - w
-    word, off = start >> 6, start & 63
-    over = off + w - 64  # > 0: the field spills into the next word
-    head = np.where(over > 0, v >> np.maximum(over, 0).astype(U64), v << np.maximum(-over, 0).astype(U64))
+    widths = np.asarray(widths, dtype=np.int64).reshape(-1)
+    values = np.asarray(values).reshape(-1)
+    nbits = int(widths.sum())
     words = np.zeros((nbits + 63) // 64 + 1, dtype=U64)
-    first = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
-    words[word[first]] = np.bitwise_or.reduceat(head, first)  # fields of one word never overlap
-    spill = over > 0
-    words[word[spill] + 1] |= v[spill] << (64 - over[spill]).astype(U64)
+    done = 0
+    for lo in range(0, widths.size, CHUNK):  # chunks bound the temporaries
+        w = widths[lo : lo + CHUNK]
+        keep = w > 0
+        v, w = values[lo : lo + CHUNK][keep].astype(U64), w[keep]
+        if not w.size:
+            continue
+        end = done + np.cumsum(w)
+        start = end - w
+        done = int(end[-1])
+        word, off = start >> 6, start & 63
+        over = off + w - 64  # > 0: the field spills into the next word
+        head = np.where(over > 0, v >> np.maximum(over, 0).astype(U64), v << np.maximum(-over, 0).astype(U64))
+        first = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
+        words[word[first]] |= np.bitwise_or.reduceat(head, first)  # fields of one word never overlap
+        spill = over > 0
+        words[word[spill] + 1] |= v[spill] << (64 - over[spill]).astype(U64)
     return words.astype(">u8").tobytes()[: (nbits + 7) // 8], nbits
 
 
@@ -72,8 +77,8 @@ class FieldReader:
     def windows(self, start: int, count: int, width: int) -> np.ndarray:
         """``width``-bit windows (uint32, zero-filled past the end) at bit offsets ``start .. start+count-1``."""
         out = np.empty(count, dtype=np.uint32)
-        for lo in range(0, count, 1 << 20):  # chunks bound the temporaries
-            offs = np.arange(start + lo, start + min(count, lo + (1 << 20)), dtype=np.int64)
+        for lo in range(0, count, CHUNK):  # chunks bound the temporaries
+            offs = np.arange(start + lo, start + min(count, lo + CHUNK), dtype=np.int64)
             out[lo : lo + offs.size] = self._at(offs, np.full(offs.size, width))
         return out
 

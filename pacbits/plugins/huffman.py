@@ -161,6 +161,7 @@ def _length_fields(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _table_estimate(hist: np.ndarray) -> int:
+    """About the bits of a code-length table (to choose t): 5 bits a symbol."""
     return 5 + 5 * hist.size
 
 
@@ -181,20 +182,17 @@ class HuffmanCoder(Coder):
         sym, low, low_bits = G.to_symbols(gaps, tm)
         m = int(sym.max()) + 1
         g_len = code_lengths(np.bincount(sym, minlength=m))
+        none = (np.zeros(0, np.int64),) * 2
         q_len = code_lengths(t.counts()) if r > 1 else None
-        parts = [_length_fields(g_len)]
-        if q_len is not None:
-            parts.append(_length_fields(q_len))
-        parts += [_codewords(g_len, sym), (low, low_bits)]
-        if q_len is not None:
-            parts.append(_codewords(q_len, t.indices))
+        q_table = _length_fields(q_len) if r > 1 else none
+        q_codes = _codewords(q_len, t.indices) if r > 1 else none
+        parts = [_length_fields(g_len), q_table, _codewords(g_len, sym), (low, low_bits), q_codes]
         body, nbits = pack_fields(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
         head = bytes([half | tm << 1]) + uvarint(k) + uvarint(r)
         mb = uvarint(m)
-        q_table = int(parts[1][1].sum()) if q_len is not None else 0
-        q_bits = int(parts[-1][1].sum()) if q_len is not None else 0
-        bits = BitBreakdown(header=8 * len(head) + q_table, codebook=8 * len(cb), indices=q_bits,
-                            positions=8 * len(mb) + nbits - q_table - q_bits, padding=8 * len(body) - nbits)
+        q_table_bits, q_bits = int(q_table[1].sum()), int(q_codes[1].sum())
+        bits = BitBreakdown(header=8 * len(head) + q_table_bits, codebook=8 * len(cb), indices=q_bits,
+                            positions=8 * len(mb) + nbits - q_table_bits - q_bits, padding=8 * len(body) - nbits)
         return Encoded(head + cb + mb + body, bits)
 
     def decode(self, payload: bytes, shape: tuple[int, ...]) -> Triplet:
