@@ -106,7 +106,7 @@ def read_lengths(fr: FieldReader, m: int) -> np.ndarray:
     w = fr.read_int(5)
     if m * w > fr.nbits - fr.pos:
         raise DecodeError(f"{fr.what}: code-length table longer than the payload")
-    lengths = fr.read(np.full(m, w)).astype(np.int64)
+    lengths = fr.read(np.full(m, w)).astype(np.int64) if w else np.zeros(0, np.int64)
     used = np.count_nonzero(lengths)
     if not used:
         raise DecodeError(f"{fr.what}: a code with no symbols")
