@@ -9,7 +9,8 @@ its symbols under an adaptive (Krichevsky-Trofimov) model, which needs no table:
 the most an adaptive model could save; huffman's codewords (and raw
 gap bits) over an optimal Huffman code built here independently (heapq) on the
 same symbols (for gaps, on the raw gap values); zlib (level 9) and lzma (preset 9)
-on the same symbols as bytes (uint8/16/32, whichever holds them). An index stream is coded as a tensor with every weight kept
+on the same symbols as bytes (uint8/16/32, whichever holds them). Then whole
+payloads of LeNet-5-sized tensors, where tables and stream ends weigh most. An index stream is coded as a tensor with every weight kept
 (so positions cost nothing), a gap stream as one with a 1-entry codebook.
 
 Speed, on a 10M-weight tensor at 1%, 2% and 5% density with 16 skewed centers:
@@ -171,6 +172,17 @@ def sizes(rng, k: int) -> list[dict]:
     return rows
 
 
+def whole_payloads(rng) -> list[dict]:
+    """Whole payload bytes per coder for LeNet-5-sized tensors (16 linear float16 centers)."""
+    rows = []
+    for n, d in [(500, 0.08), (25_000, 0.08), (400_000, 0.08), (400_000, 0.01), (5_000, 0.08)]:
+        pos, vals = pruned(rng, n, d)
+        cb, idx = linear_quantize(vals)
+        t = Triplet.build((n,), pos, cb, idx)
+        rows.append({"numel": n, "k": t.k, **{cid: len(c.encode(t).payload) for cid, c in CODERS.items()}})
+    return rows
+
+
 def traced_peak(fn) -> int:
     tracemalloc.start()
     fn()
@@ -230,6 +242,10 @@ def markdown(res: dict) -> str:
             f"| {fmt_ratio(r['huffman']['ratio'])} "
             f"| {r['huffman']['vs_optimal']:.4f} | {fmt_ratio(r['fixed']['ratio'])} | {fmt_ratio(r['paper2019']['ratio'])} "
             f"| {fmt_ratio(r['zlib']['ratio'])} | {fmt_ratio(r['lzma']['ratio'])} |")
+    lines += ["", "### Whole payloads (bytes) of LeNet-5-sized tensors, 16 linear float16 centers", "",
+              "| weights | kept | " + " | ".join(CODERS) + " |", "|---:|---:|" + "---:|" * len(CODERS)]
+    for r in res["whole"]:
+        lines.append(f"| {r['numel']:,} | {r['k']:,} | " + " | ".join(f"{r[c]:,}" for c in CODERS) + " |")
     lines += [
         "", f"### Speed on a {N // 10**6}M-weight tensor (16 linear centers), best of {res['repeats']}", "",
         "| coder | density | payload bytes | encode (M weights/s) | decode (M weights/s) "
@@ -259,6 +275,7 @@ def main(argv=None) -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}",
         "repeats": args.repeats,
         "size": sizes(rng, k),
+        "whole": whole_payloads(rng),
         "speed": speed(rng, args.repeats, densities, ["csr-arithmetic", "huffman", "fixed"])
                  + speed(rng, 1, (0.01,), ["paper2019"]),
     }
