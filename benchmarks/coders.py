@@ -116,7 +116,7 @@ def gap_streams(rng) -> dict[str, np.ndarray]:
     return out
 
 
-def adaptive_bits(cid: str, t: Triplet, enc, part: str) -> float:
+def adaptive_bits(t: Triplet, enc, part: str) -> float:
     """Code length of csr-arithmetic's symbols under an ideal adaptive (Krichevsky-Trofimov) model,
     which needs no table: what an adaptive model could at best save over the static one plus its table."""
     if part == "indices":
@@ -150,7 +150,7 @@ def size_row(name: str, t: Triplet, symbols: np.ndarray, part: str) -> dict:
         bits = getattr(enc.bits, part) + (model if part == "indices" else 0)
         row[cid] = {"bits": bits, "ratio": bits / h, "model_bits": model, "data_ratio": (bits - model) / h}
         if cid == "csr-arithmetic":
-            row[cid]["adaptive_ideal_ratio"] = adaptive_bits(cid, t, enc, part) / h
+            row[cid]["adaptive_ideal_ratio"] = adaptive_bits(t, enc, part) / h
     row["huffman"]["optimal_huffman_bits"] = opt = huffman_cost(symbols)
     row["huffman"]["vs_optimal"] = (row["huffman"]["bits"] - row["huffman"]["model_bits"]) / opt
     for lib, fn in (("zlib", lambda b: zlib.compress(b, 9)), ("lzma", lambda b: lzma.compress(b, preset=9))):
