@@ -135,7 +135,8 @@ def test_random_triplets_give_finite_kl(t, relative, weighted):
     span = float(np.ptp(c)) if c.size else 0.0
     counts = t.counts()
     prior = (counts + 1) / (counts + 1).sum() if weighted and c.size else None
-    kt = tensor_kl("w", t.k, 10_000, t.k * max(1, (c.size - 1).bit_length()), c, counts, relative * span,
+    index_bits = t.k * max(1, (c.size - 1).bit_length())
+    kt = tensor_kl("w", t.k, 10_000 + index_bits, index_bits, c, counts, relative * span,
                    span * np.geomspace(1e-3, 1, 8) if span else [1.0], prior)
     for value in (kt.nats, kt.adjustment, *(() if kt.mixture is None else (kt.mixture.upper, kt.mixture.lower))):
         assert math.isfinite(value)
