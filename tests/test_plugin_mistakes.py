@@ -53,6 +53,13 @@ class CrashesOnJunk(FixedCoder):
         return super().decode(payload, shape)
 
 
+class RefusesButCodes(FixedCoder):
+    """accepts() says no to float16 codebooks, but encode() codes them anyway."""
+
+    def accepts(self, t):
+        return t.codebook.dtype != np.float16
+
+
 class ConfigNotJson(FixedCoder):
     def __init__(self, positions="auto", scale=np.float32(0.5)):
         super().__init__(positions)
@@ -65,6 +72,7 @@ class ConfigNotJson(FixedCoder):
     pytest.param(Nondeterministic(), "encode is not deterministic", id="nondeterministic"),
     pytest.param(CrashesOnJunk(), "raised IndexError.*not DecodeError", id="crashes-on-junk"),
     pytest.param(ConfigNotJson(), "config is not JSON-safe", id="config-not-json"),
+    pytest.param(RefusesButCodes(), r"accepts\(\) refuses a triplet that encode\(\) codes", id="accepts-lies"),
 ])
 def test_conformance_kit_catches(coder, message):
     with pytest.raises(AssertionError, match=message):

@@ -61,6 +61,14 @@ class Coder(Component, ABC):
     def decode(self, payload: bytes, shape: tuple[int, ...]) -> Triplet:
         """Inverse of :meth:`encode` for a tensor of the given shape."""
 
+    def accepts(self, triplet: Triplet) -> bool:
+        """Whether this coder can code ``triplet``; for one it refuses, ``encode`` raises EncodeError.
+
+        A coder with a restricted format (e.g. float16-only codebooks) says so
+        here, and the conformance kit checks the refusal instead of a round trip.
+        """
+        return True
+
     def index_prior(self, triplet: Triplet) -> np.ndarray | None:
         """Mixture weights ``P`` (length r) for the noise-robust bound, or None.
 

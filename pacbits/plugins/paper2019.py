@@ -157,14 +157,18 @@ def gap_bits(gaps: np.ndarray) -> int:
 class Paper2019Coder(Coder):
     id = "paper2019"
 
+    def accepts(self, t: Triplet) -> bool:
+        """At most 65535 centers, each exactly a float16."""
+        with np.errstate(over="ignore"):
+            cb16 = t.codebook.astype(np.float16)
+        return t.r <= 0xFFFF and cb16.astype(t.codebook.dtype).tobytes() == t.codebook.tobytes()
+
     def encode(self, t: Triplet) -> Encoded:
         t.validate()
         k, r = t.k, t.r
         if r > 0xFFFF:
             raise EncodeError(f"paper2019 codes at most 65535 codebook entries, got {r}")
-        with np.errstate(over="ignore"):
-            cb16 = t.codebook.astype(np.float16)
-        if t.codebook.dtype != np.float16 and cb16.astype(t.codebook.dtype).tobytes() != t.codebook.tobytes():
+        if not self.accepts(t):
             raise EncodeError("paper2019 stores the codebook in float16, and this float32 codebook has values "
                               "float16 cannot hold exactly; quantize to a float16 codebook")
         gaps = np.diff(t.positions, prepend=-1) - 1
@@ -184,7 +188,7 @@ class Paper2019Coder(Coder):
         qb = pack_bits(q, width)
         head = (r.to_bytes(2, "big"), (alphabet & 0xFFFF).to_bytes(2, "big"),
                 bytes([width | (t.codebook.dtype == np.float32) << 7]) + count.to_bytes(4, "big"))
-        payload = head[0] + cb16.astype("<f2").tobytes() + head[1] + ac + head[2] + qb
+        payload = head[0] + t.codebook.astype("<f2").tobytes() + head[1] + ac + head[2] + qb
         bits = BitBreakdown(header=72, codebook=16 * r, positions=ac_bits + (count - k) * width, indices=k * width,
                             padding=8 * (len(ac) + len(qb)) - ac_bits - count * width)
         return Encoded(payload, bits)
