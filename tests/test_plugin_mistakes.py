@@ -60,6 +60,17 @@ class RefusesButCodes(FixedCoder):
         return t.codebook.dtype != np.float16
 
 
+class BooksHeaderAsIndices(FixedCoder):
+    """Claims a uniform index prior but moves its header bits under ``indices``."""
+
+    def index_prior(self, t):
+        return np.full(t.r, 1 / t.r) if t.r else None
+
+    def encode(self, t):
+        enc = super().encode(t)
+        return Encoded(enc.payload, dataclasses.replace(enc.bits, header=0, indices=enc.bits.indices + enc.bits.header))
+
+
 class ConfigNotJson(FixedCoder):
     def __init__(self, positions="auto", scale=np.float32(0.5)):
         super().__init__(positions)
@@ -72,6 +83,7 @@ class ConfigNotJson(FixedCoder):
     pytest.param(Nondeterministic(), "encode is not deterministic", id="nondeterministic"),
     pytest.param(CrashesOnJunk(), "raised IndexError.*not DecodeError", id="crashes-on-junk"),
     pytest.param(ConfigNotJson(), "config is not JSON-safe", id="config-not-json"),
+    pytest.param(BooksHeaderAsIndices(), "other bits booked as indices", id="header-as-indices"),
     pytest.param(RefusesButCodes(), r"accepts\(\) refuses a triplet that encode\(\) codes", id="accepts-lies"),
 ])
 def test_conformance_kit_catches(coder, message):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +40,31 @@ def _encode(coder: Coder, t: Triplet) -> Encoded:
     assert enc.bits.total == 8 * len(enc.payload), (
         f"{coder.id}: reports {enc.bits.total} bits but wrote {8 * len(enc.payload)} ({bits})")
     return enc
+
+
+#: Slack for an entropy coder's index stream over its ideal length: termination and word padding.
+INDEX_SLACK_BITS = 64
+
+
+def _check_index_bits(coder: Coder, t: Triplet, enc: Encoded) -> None:
+    """With an ``index_prior`` P, the ``indices`` bits must hold Q and nothing else.
+
+    The bound engine swaps them for a mixture term under P, so they may not exceed
+    Q's code length under P (``sum -log2 P[q]``) plus :data:`INDEX_SLACK_BITS`.
+    Without P the engine charges ``k * ceil(log2 r)`` whatever Q cost (Theorem 4.3),
+    and nothing here can tell Q's bits from others: the contract is on the coder.
+    """
+    prior = coder.index_prior(t)
+    if prior is None:
+        return
+    p = np.asarray(prior, dtype=np.float64)
+    assert p.shape == (t.r,) and np.all(p >= 0) and p.sum() <= 1 + 1e-9, (
+        f"{coder.id}: index_prior is not a distribution over the {t.r} codebook entries")
+    with np.errstate(divide="ignore"):
+        limit = float(-np.log2(p[t.indices]).sum()) + INDEX_SLACK_BITS
+    assert enc.bits.indices <= limit, (
+        f"{coder.id}: reports {enc.bits.indices} index bits, more than Q's code length {limit:.1f} under its "
+        "index_prior: other bits booked as indices would escape the bound")
 
 
 def _decode_or_error(coder: Coder, payload: bytes, shape) -> None:
@@ -80,6 +107,7 @@ def check_round_trip(coder: Coder, max_examples: int = 500, max_numel: int = 300
                 return
             raise AssertionError(f"{coder.id}: accepts() refuses a triplet that encode() codes")
         enc = _encode(coder, t)
+        _check_index_bits(coder, t, enc)
         back = coder.decode(enc.payload, t.shape)
         assert isinstance(back, Triplet) and back.equals(t), f"{coder.id}: decode(encode(t)) != t"
         assert coder.encode(t).payload == enc.payload, f"{coder.id}: encode is not deterministic"
