@@ -7,3 +7,27 @@ from pacbits.core import make_registry
 def registry():
     """A fresh registry of the built-in plugins, isolated from installed ones."""
     return make_registry(entry_points=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_dir(tmp_path_factory):
+    """IDX files of a tiny learnable MNIST look-alike: 400 training and 100 test images.
+
+    Each class lights a different 7x7 block, plus noise, so a few training steps
+    get well below chance.
+    """
+    import numpy as np
+
+    from pacbits.data import write_mnist_dir
+
+    rng = np.random.default_rng(0)
+
+    def images(labels):
+        x = rng.integers(0, 60, (labels.size, 28, 28))
+        for i, c in enumerate(labels):
+            r, col = divmod(int(c), 4)
+            x[i, 7 * r:7 * r + 7, 7 * col:7 * col + 7] += 180
+        return x.astype(np.uint8)
+
+    train_y, test_y = rng.integers(0, 10, 400), rng.integers(0, 10, 100)
+    return write_mnist_dir(tmp_path_factory.mktemp("tiny_mnist"), images(train_y), train_y, images(test_y), test_y)

@@ -74,3 +74,29 @@ def _read_at_most(f, n: int) -> bytearray:
             break
         buf += chunk
     return buf
+
+
+def write_idx(path: str | Path, array: np.ndarray) -> Path:
+    """Write ``array`` as an IDX file (gzipped if ``path`` ends in ``.gz``): the inverse of :func:`read_idx`."""
+    array = np.asarray(array)
+    codes = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
+    code = codes.get(array.dtype.newbyteorder("="))
+    if code is None:
+        raise DataError(f"IDX cannot hold dtype {array.dtype}; expected one of {sorted(map(str, codes))}")
+    data = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    data += array.astype(IDX_DTYPES[code]).tobytes()
+    path = Path(path)
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+    return path
+
+
+def write_mnist_dir(folder: str | Path, train_x, train_y, test_x, test_y) -> Path:
+    """Write uint8 images ``(N, 28, 28)`` and labels as the four standard MNIST IDX files in ``folder``."""
+    from pacbits.data.mnist import IDX_NAMES  # mnist imports this module
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y}
+    for key, name in IDX_NAMES.items():
+        write_idx(folder / name, np.asarray(arrays[key], dtype=np.uint8))
+    return folder
