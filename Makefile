@@ -17,7 +17,7 @@ $(BIN)/pacbits: pyproject.toml Makefile
 install: $(BIN)/pacbits
 
 run: install
-	$(BIN)/pacbits demo
+	$(BIN)/pacbits reproduce lenet5 --quick --out out/lenet5-quick
 
 test: install
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -12,6 +12,7 @@ from ._common import add_data, add_json, add_out, add_seed
 
 #: experiment name -> module; imported when the parser is built, not when this module is
 EXPERIMENTS = {
+    "lenet5": "pacbits.experiments.lenet5",
     "randomization": "pacbits.experiments.randomization",
 }
 

@@ -55,12 +55,16 @@ class Run:
     quick: bool
     seed: int
     passes: int
+    step_override: tuple[int, int, int] | None = None
 
     def steps(self, phase: str) -> int:
+        if self.step_override:
+            return self.step_override[("baseline", "dns", "kmeans").index(phase)]
         return QUICK[phase] if self.quick else SCHEDULE[phase]["steps"]
 
     def settings(self) -> dict:
         return {"codec": self.codec_id, "quick": self.quick, "seed": self.seed, "passes": self.passes,
+                "steps": [self.steps(p) for p in ("baseline", "dns", "kmeans")],
                 "schedule": SCHEDULE,
                 "quick_steps": QUICK if self.quick else None}
 
@@ -71,6 +75,18 @@ def add_arguments(p) -> None:
     p.add_argument("--passes", type=int, default=None,
                    help="noisy passes over the training set for the Monte Carlo error "
                         f"(default {SCHEDULE['noise']['passes']}, --quick {QUICK['passes']})")
+    p.add_argument("--steps", type=parse_steps, default=None, metavar="B,P,F",
+                   help="override the training steps of the baseline, pruning and fine-tuning phases (smoke tests)")
+
+
+def parse_steps(text: str) -> tuple[int, int, int]:
+    try:
+        steps = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        steps = ()
+    if len(steps) != 3 or min(steps) < 1:
+        raise ConfigError(f"--steps must be three positive integers B,P,F, got {text!r}")
+    return steps
 
 
 def scaled_pruner_config(config: dict, steps: int) -> dict:
@@ -148,7 +164,7 @@ def noise(run: Run, model: torch.nn.Module, data) -> dict:
         print(f"noise: resumed from {path}")
         return json.loads(path.read_text())
     cfg = SCHEDULE["noise"]
-    n = QUICK["search_examples"] if run.quick else cfg["search_examples"]
+    n = min(QUICK["search_examples"] if run.quick else cfg["search_examples"], len(data.train_y))
     steps = QUICK["search_steps"] if run.quick else cfg["search_steps"]
     start = time.perf_counter()
     sigma = search_sigma(model, data.train_x[:n], data.train_y[:n], tolerance=cfg["tolerance"], steps=steps,
@@ -201,7 +217,7 @@ def run(args) -> int:
     passes = args.passes or (QUICK["passes"] if args.quick else SCHEDULE["noise"]["passes"])
     if passes < 1:
         raise ConfigError(f"--passes must be >= 1, got {passes}")
-    run = Run(args.out, args.codec, args.quick, args.seed, passes)
+    run = Run(args.out, args.codec, args.quick, args.seed, passes, args.steps)
     spec = default_registry().get("codec", run.codec_id)
     if not (spec.pruner and spec.quantizer):
         raise ConfigError(f"codec {run.codec_id!r} needs a pruner and a quantizer for this experiment")
