@@ -34,7 +34,8 @@ DEFAULT_CODEC = "lenet5-paper"
 SCHEDULE = {
     "baseline": {"steps": 3000, "batch_size": 128, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
                  "decay_every": 125, "decay_rate": 0.1},  # lr_t = lr / (1 + rate * floor(t / every))
-    "dns": {"steps": 11000, "batch_size": 128, "lr": [[0, 1e-3], [8000, 1e-4]]},  # piecewise constant
+    "dns": {"steps": 11000, "batch_size": 128, "lr": [[0, 0.01], [8000, 0.001]],  # piecewise constant
+            "momentum": 0.9, "weight_decay": 5e-4},
     "kmeans": {"steps": 1000, "batch_size": 128, "lr": 1e-4},
     # sigma searched on a subset; then fresh noise per mini-batch of 50 over `passes` passes of the
     # training set: m = passes * 60000 / 50 Monte Carlo draws for the bound's correction
@@ -117,7 +118,7 @@ def prune(model: torch.nn.Module, data, pruner_config: dict, steps: int, seed: i
     cfg = SCHEDULE["dns"]
     pruner = default_registry().create("pruner", scaled_pruner_config(pruner_config, steps))
     pruner.attach(model)
-    opt = torch.optim.Adam(model.parameters(), lr=1.0)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0, momentum=cfg["momentum"], weight_decay=cfg["weight_decay"])
     lr = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: reparam.piecewise(cfg["lr"], t * cfg["steps"] // steps))
     train(model, batches(data.train_x, data.train_y, cfg["batch_size"], seed=seed + SEEDS["dns"]), opt, steps,
           scheduler=lr, callbacks=[lambda t: pruner.update(model, t)], desc="prune")
