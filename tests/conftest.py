@@ -31,3 +31,20 @@ def tiny_mnist_dir(tmp_path_factory):
 
     train_y, test_y = rng.integers(0, 10, 400), rng.integers(0, 10, 100)
     return write_mnist_dir(tmp_path_factory.mktemp("tiny_mnist"), images(train_y), train_y, images(test_y), test_y)
+
+
+@pytest.fixture(scope="session")
+def tiny_lenet5(tmp_path_factory):
+    """An untrained LeNet-5 pruned to 5% and 4-bit quantized (float16 codebooks, biases too), saved as a state_dict."""
+    import torch
+
+    from pacbits.codecs.presets import LENET5_KMEANS
+    from pacbits.core import Codec, decompress
+    from pacbits.models import lenet5
+
+    torch.manual_seed(0)
+    codec = Codec.from_spec({"pruner": {"id": "magnitude", "density": 0.05}, "quantizer": LENET5_KMEANS,
+                             "coder": {"id": "fixed"}, "targets": "floating"})
+    path = tmp_path_factory.mktemp("tiny_lenet5") / "lenet5.pt"
+    torch.save(decompress(codec.compress(lenet5().state_dict()).data), path)
+    return path

@@ -5,6 +5,7 @@ the example comes in through ``pip install``, so pacbits finds it solely through
 its entry point.
 """
 import json
+import math
 import os
 import re
 import shutil
@@ -104,3 +105,13 @@ def test_passes_the_conformance_kit(venv):
     out = run(python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests", "--pacbits-coder", "elias-gamma", cwd=src)
     for suite in ("TestEliasGamma", "TestInstalledCoder"):
         assert len(re.findall(rf"::{suite}::test_\w+(\[elias-gamma\])? PASSED", out)) == 4, out
+
+
+def test_ranked_by_pacbits_bench(venv, tiny_lenet5, tiny_mnist_dir, tmp_path):
+    rows = json.loads(pacbits(venv[0], "bench", "--model", tiny_lenet5, "--data", tiny_mnist_dir, "--out", tmp_path,
+                              "--json"))
+    ranked = {r["codec"]: r for r in rows if r["bound"] is not None}
+    assert ranked[PRESET]["source"] == "preset (pacbits_plugin_example)"
+    assert {"lenet5-paper", "lenet5-paper2019", PRESET} <= set(ranked)
+    assert sorted(r["rank"] for r in ranked.values()) == list(range(1, len(ranked) + 1))
+    assert all(r["union_cost_nats"] == math.log(len(ranked)) for r in ranked.values())

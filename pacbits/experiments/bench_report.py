@@ -1,0 +1,90 @@
+"""The leaderboard of ``pacbits bench`` as JSON (a list of rows), a markdown table and a PNG chart."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+BASELINE = "lenet5-paper2019"  # the paper's own coder (DESIGN §8)
+NAMES = ("leaderboard.json", "leaderboard.md", "leaderboard.png")
+PARTS = ("header", "positions", "codebook", "indices", "side", "padding")
+
+
+def write(rows: list[dict], summary: dict, out: Path) -> list[Path]:
+    paths = [out / name for name in NAMES]
+    paths[0].write_text(json.dumps(rows, indent=2) + "\n")
+    paths[1].write_text(markdown(rows, summary) + "\n")
+    plot(rows, summary, paths[2])
+    return paths
+
+
+def _line(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _kib(bits: float) -> str:
+    return f"{bits / 8192:.2f}"
+
+
+def markdown(rows: list[dict], summary: dict) -> str:
+    """The ranked table, the bits saved against the paper's coder on the same network, and the union-bound cost."""
+    coded = [r for r in rows if r["bound"] is not None]
+    head = ["rank", "codec", "network", "density", *PARTS, "compressed KiB", "robustness adj. KiB",
+            "effective KiB", "test error", "stoch. train error", "Occam (4.1)", "noise-robust (4.3)", "bound",
+            f"best of {summary['k']}"]
+    lines = [f"Command: `{summary['command']}` ({summary['wall_seconds'] / 60:.1f} min on {summary['cpus']} "
+             f"CPUs, {summary['threads']} torch threads). Model `{summary['model']}`; n = {summary['n']} training "
+             f"and {summary['n_test']} test examples. Bits by part are exact; the bounds hold with probability "
+             ">= 0.95.", "", _line(head), "|" + "---|" * 2 + "---:|" * (len(head) - 2)]
+    for r in coded:
+        lines.append(_line([r["rank"], f"`{r['codec']}`", r["network"][:6], f"{r['density']:.2%}",
+                            *(f"{r['bits'][p]:,}" for p in PARTS), _kib(r["total_bits"]),
+                            _kib(r["robustness_adjustment_bits"]), _kib(r["effective_bits"]),
+                            f"{r['test_error']:.2%}", f"{r['stochastic_train_error']:.2%}", f"{r['occam_bound']:.2%}",
+                            f"{r['noise_robust_bound']:.2%}", f"{r['bound']:.2%}", f"{r['best_of_k_bound']:.2%}"]))
+    lines += ["", f"Best: `{summary['best']}`, bound {summary['best_bound']:.2%} after the union bound. "
+                  f"{summary['statement']} Rows with the same network decode to the same weights and share "
+                  "sigma and Monte Carlo draws."]
+    lines += _against_baseline(coded)
+    lines += [f"- `{r['codec']}` could not code this model: {r['error']}" for r in rows if r["bound"] is None]
+    return "\n".join(lines)
+
+
+def _against_baseline(coded: list[dict]) -> list[str]:
+    base = next((r for r in coded if r["codec"] == BASELINE), None)
+    if base is None:
+        return []
+    same = [r for r in coded if r["network"] == base["network"] and r is not base]
+    out = ["", f"Against the paper's own coder (`{BASELINE}`, {base['total_bits']:,} bits) on the same network:", "",
+           _line(["codec", "bits", "saved bits", "saved"]), "|---|---:|---:|---:|"]
+    for r in sorted(same, key=lambda r: r["total_bits"]):
+        saved = base["total_bits"] - r["total_bits"]
+        share = saved / base["total_bits"]
+        out.append(_line([f"`{r['codec']}`", f"{r['total_bits']:,}", f"{saved:,}", f"{share:.1%}"]))
+    return out
+
+
+def plot(rows: list[dict], summary: dict, path: Path) -> None:
+    """Bound (best-of-K, with both theorems' bounds marked) and compressed/effective size per codec."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    coded = [r for r in rows if r["bound"] is not None]
+    y = list(range(len(coded)))
+    fig, (left, right) = plt.subplots(1, 2, sharey=True, figsize=(11, 1.4 + 0.4 * len(coded)))
+    left.barh(y, [100 * r["best_of_k_bound"] for r in coded], color="tab:blue", label=f"best of {summary['k']}")
+    left.scatter([100 * r["occam_bound"] for r in coded], y, marker="|", s=120, color="black", label="Occam (4.1)")
+    left.scatter([100 * r["noise_robust_bound"] for r in coded], y, marker="x", color="tab:red",
+                 label="noise-robust (4.3)")
+    left.set_xlabel("test error bound (%)")
+    left.set_yticks(y, [r["codec"] for r in coded])
+    left.invert_yaxis()
+    left.legend(fontsize="small", loc="lower left", bbox_to_anchor=(0, 1), ncol=3, frameon=False)
+    right.barh(y, [r["total_bits"] / 8192 for r in coded], fill=False, edgecolor="gray", label="compressed")
+    right.barh(y, [r["effective_bits"] / 8192 for r in coded], height=0.5, color="tab:green", label="effective")
+    right.set_xlabel("size (KiB)")
+    right.legend(fontsize="small", loc="lower left", bbox_to_anchor=(0, 1), ncol=2, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
