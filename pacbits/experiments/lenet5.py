@@ -42,7 +42,7 @@ SCHEDULE = {
     "noise": {"tolerance": 0.005, "search_examples": 10000, "search_steps": 6, "batch_size": 50, "passes": 5},
     "bound": {"confidence": 0.95, "lambda_grid": [1e-3, 1.0, 32]},  # geomspace(lo, hi, G) x codebook range
 }
-QUICK = {"baseline": 400, "dns": 900, "kmeans": 100, "search_examples": 2000, "search_steps": 3, "passes": 1}
+QUICK = {"baseline": 400, "dns": 600, "kmeans": 100, "search_examples": 2000, "search_steps": 3, "passes": 1}
 #: the pruner's schedule (DNS ramp, update probability) is stretched to the phase's length under --quick
 SEEDS = {"init": 0, "baseline": 1, "dns": 2, "kmeans": 3, "search": 4, "draws": 5, "test_draws": 6}
 
