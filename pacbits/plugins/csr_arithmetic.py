@@ -40,7 +40,6 @@ from pacbits.core.bitio import Reader, block, uvarint
 
 from . import gaps as G
 from .bitfields import FieldReader, pack_fields
-from .fixed import codebook_bytes, read_codebook
 from .histogram import read_counts, split_bits, split_fields
 
 MAX_ALPHABET = 1 << 24  # constriction's Categorical: at most 2**24 symbols
@@ -132,18 +131,11 @@ class CsrArithmeticCoder(Coder):
     id = "csr-arithmetic"
 
     def encode(self, t: Triplet) -> Encoded:
-        t.validate()
-        n, k, r = t.numel, t.k, t.r
-        if n >= G.MAX_NUMEL:
-            raise EncodeError(f"csr-arithmetic codes tensors of fewer than 2**53 weights, got {n}")
-        half, cb = codebook_bytes(t.codebook)
-        if not k:
-            head = bytes([half]) + uvarint(k) + uvarint(r)
-            return Encoded(head + cb, BitBreakdown(header=8 * len(head), codebook=8 * len(cb)))
-        gaps = G.gaps_of(t.positions)
-        tm = G.choose_t(gaps, split_bits)
-        sym, low, low_bits = G.to_symbols(gaps, tm)
-        m = int(sym.max()) + 1
+        g = G.start_encode(t, self.id, split_bits)
+        if isinstance(g, Encoded):
+            return g
+        k, r, tm, m, half, cb = t.k, t.r, g.t, g.m, g.half, g.codebook
+        sym, low, low_bits = g.symbols, g.low, g.low_bits
         uniform = _q_uniform(t)
         gs = _Stream(sym, m)
         qs = _Stream(t.indices, r, with_table=not uniform)
@@ -159,26 +151,12 @@ class CsrArithmeticCoder(Coder):
 
     def decode(self, payload: bytes, shape: tuple[int, ...]) -> Triplet:
         what = "csr-arithmetic payload"
-        n = int(np.prod(shape, dtype=np.int64))
-        if n >= G.MAX_NUMEL:
-            raise DecodeError(f"{what}: shape {shape} has 2**53 weights or more")
-        rd = Reader(payload, what)
-        flags = rd.u8()
-        half, uniform, tm = flags & 1, flags >> 1 & 1, flags >> 2 & 31
-        k = rd.uvarint(n)
-        r = rd.uvarint(rd.remaining)
-        if flags >> 7 or tm > G.MAX_T or (not k and flags > 1):
-            raise DecodeError(f"{what}: bad flags {flags:#x}")
-        if k and not r:
-            raise DecodeError(f"{what}: kept weights but an empty codebook")
-        cb = read_codebook(rd, r, bool(half))
-        if not k:
-            rd.expect_end()
-            return Triplet.decoded(shape, np.zeros(0, np.int64), cb, np.zeros(0, np.int64))
-        m = rd.uvarint(G.alphabet_size(n - 1, tm))
+        h = G.start_decode(payload, shape, what, extra_bits=1)
+        if isinstance(h, Triplet):
+            return h
+        n, k, r, tm, uniform, cb, m, rest = h.n, h.k, h.r, h.t, h.extra, h.codebook, h.m, h.rest
         if not m:
             raise DecodeError(f"{what}: empty gap alphabet")
-        rest = rd.take(rd.remaining)
         fr = FieldReader(rest, what)
         g_used, g_counts = read_counts(fr, k, m)
         q_used, q_counts = (None, None) if uniform else read_counts(fr, k, r)

@@ -11,8 +11,14 @@ alphabet stays below ``2**t * (bitlen(numel) + 1)`` however large a gap, and
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+
+from pacbits.core import BitBreakdown, DecodeError, EncodeError, Encoded, Triplet
+from pacbits.core.bitio import Reader, uvarint
+
+from .fixed import codebook_bytes, read_codebook
 
 MAX_T = 16
 MAX_NUMEL = 1 << 53  # float64 holds every gap exactly
@@ -68,3 +74,72 @@ def choose_t(gaps: np.ndarray, table_bits: Callable[[np.ndarray], int]) -> int:
         tail = hist[1 << t:]
         hist = np.concatenate([hist[: 1 << t], np.add.reduceat(tail, np.arange(0, tail.size, 2))]) if tail.size else hist
     return best
+
+
+# The first steps shared by the gap coders (csr-arithmetic, huffman): their payloads
+# start with ``flags (1 byte), k, r, C`` and, when k > 0, the gap alphabet size m.
+# Flags: bit 0 float16 codebook; ``extra`` coder bits; then 5 bits of t; the rest 0.
+
+
+@dataclass(frozen=True)
+class Gaps:
+    """A triplet's gap symbols for encoding (see :func:`start_encode`)."""
+
+    half: int  # codebook flag bit
+    codebook: bytes
+    t: int
+    symbols: np.ndarray
+    low: np.ndarray
+    low_bits: np.ndarray
+    m: int  # alphabet size: max symbol + 1
+
+
+def start_encode(t: Triplet, coder_id: str, table_bits: Callable[[np.ndarray], int]) -> "Gaps | Encoded":
+    """Validate ``t``; the finished payload of a tensor with no kept weight, else its gap symbols."""
+    t.validate()
+    if t.numel >= MAX_NUMEL:
+        raise EncodeError(f"{coder_id} codes tensors of fewer than 2**53 weights, got {t.numel}")
+    half, cb = codebook_bytes(t.codebook)
+    if not t.k:
+        head = bytes([half]) + uvarint(0) + uvarint(t.r)
+        return Encoded(head + cb, BitBreakdown(header=8 * len(head), codebook=8 * len(cb)))
+    gaps = gaps_of(t.positions)
+    tm = choose_t(gaps, table_bits)
+    sym, low, low_bits = to_symbols(gaps, tm)
+    return Gaps(half, cb, tm, sym, low, low_bits, int(sym.max()) + 1)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The decoded start of a gap coder's payload (see :func:`start_decode`)."""
+
+    n: int
+    k: int
+    r: int
+    t: int
+    extra: int  # the coder's own flag bits
+    codebook: np.ndarray
+    m: int
+    rest: bytes  # the payload after m
+
+
+def start_decode(payload: bytes, shape: tuple[int, ...], what: str, extra_bits: int) -> "Head | Triplet":
+    """Read ``flags, k, r, C, m``; a tensor with no kept weight is returned whole as a Triplet."""
+    n = int(np.prod(shape, dtype=np.int64))
+    if n >= MAX_NUMEL:
+        raise DecodeError(f"{what}: shape {shape} has 2**53 weights or more")
+    rd = Reader(payload, what)
+    flags = rd.u8()
+    half, extra, tm = flags & 1, flags >> 1 & ((1 << extra_bits) - 1), flags >> (1 + extra_bits) & 31
+    k = rd.uvarint(n)
+    r = rd.uvarint(rd.remaining)
+    if flags >> (6 + extra_bits) or tm > MAX_T or (not k and flags > 1):
+        raise DecodeError(f"{what}: bad flags {flags:#x}")
+    if k and not r:
+        raise DecodeError(f"{what}: kept weights but an empty codebook")
+    cb = read_codebook(rd, r, bool(half))
+    if not k:
+        rd.expect_end()
+        return Triplet.decoded(shape, np.zeros(0, np.int64), cb, np.zeros(0, np.int64))
+    m = rd.uvarint(alphabet_size(n - 1, tm))
+    return Head(n, k, r, tm, extra, cb, m, rd.take(rd.remaining))

@@ -34,11 +34,10 @@ from __future__ import annotations
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, DecodeError, EncodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import Reader, bit_width, uvarint
+from pacbits.core.bitio import bit_width, uvarint
 
 from . import gaps as G
 from .bitfields import FieldReader, pack_fields
-from .fixed import codebook_bytes, read_codebook
 
 MIN_LIMIT = 16  # code lengths are limited to max(16, ceil(log2 used symbols)) bits
 MAX_LIMIT = 24  # so decoding tables have at most 2**24 entries
@@ -169,18 +168,11 @@ class HuffmanCoder(Coder):
     id = "huffman"
 
     def encode(self, t: Triplet) -> Encoded:
-        t.validate()
-        n, k, r = t.numel, t.k, t.r
-        if n >= G.MAX_NUMEL:
-            raise EncodeError(f"huffman codes tensors of fewer than 2**53 weights, got {n}")
-        half, cb = codebook_bytes(t.codebook)
-        if not k:
-            head = bytes([half]) + uvarint(k) + uvarint(r)
-            return Encoded(head + cb, BitBreakdown(header=8 * len(head), codebook=8 * len(cb)))
-        gaps = G.gaps_of(t.positions)
-        tm = G.choose_t(gaps, _table_estimate)
-        sym, low, low_bits = G.to_symbols(gaps, tm)
-        m = int(sym.max()) + 1
+        g = G.start_encode(t, self.id, _table_estimate)
+        if isinstance(g, Encoded):
+            return g
+        k, r, tm, m, half, cb = t.k, t.r, g.t, g.m, g.half, g.codebook
+        sym, low, low_bits = g.symbols, g.low, g.low_bits
         g_len = code_lengths(np.bincount(sym, minlength=m))
         none = (np.zeros(0, np.int64),) * 2
         q_len = code_lengths(t.counts()) if r > 1 else None
@@ -197,24 +189,11 @@ class HuffmanCoder(Coder):
 
     def decode(self, payload: bytes, shape: tuple[int, ...]) -> Triplet:
         what = "huffman payload"
-        n = int(np.prod(shape, dtype=np.int64))
-        if n >= G.MAX_NUMEL:
-            raise DecodeError(f"{what}: shape {shape} has 2**53 weights or more")
-        rd = Reader(payload, what)
-        flags = rd.u8()
-        half, tm = flags & 1, flags >> 1 & 31
-        k = rd.uvarint(n)
-        r = rd.uvarint(rd.remaining)
-        if flags >> 6 or tm > G.MAX_T or (not k and flags > 1):
-            raise DecodeError(f"{what}: bad flags {flags:#x}")
-        if k and not r:
-            raise DecodeError(f"{what}: kept weights but an empty codebook")
-        cb = read_codebook(rd, r, bool(half))
-        if not k:
-            rd.expect_end()
-            return Triplet.decoded(shape, np.zeros(0, np.int64), cb, np.zeros(0, np.int64))
-        m = rd.uvarint(G.alphabet_size(n - 1, tm))
-        fr = FieldReader(rd.take(rd.remaining), what)
+        h = G.start_decode(payload, shape, what, extra_bits=0)
+        if isinstance(h, Triplet):
+            return h
+        n, k, r, tm, cb, m = h.n, h.k, h.r, h.t, h.codebook, h.m
+        fr = FieldReader(h.rest, what)
         g_len = read_lengths(fr, m)
         q_len = read_lengths(fr, r) if r > 1 else None
         sym = read_codes(fr, g_len, k)
