@@ -17,7 +17,7 @@ def digest(state_dict) -> str:
 
 
 def test_lenet5_v1_stream_decodes_to_the_same_network():
-    # `pacbits reproduce lenet5` (format version 1, lenet5-paper codec): the network of docs/lenet5/report.json
+    # written by `pacbits reproduce lenet5` (format version 1, lenet5-paper codec)
     data = (FIXTURES / "lenet5-v1.pbits").read_bytes()
     sd = decompress(data)
     assert digest(sd) == "5f9121d7056ef643a91e49c3a61c0b55f8de9ea7cf09afbfde61b15d56eb5227"
