@@ -15,7 +15,8 @@ from pacbits.core import PacbitsError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pacbits", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="pacbits", description="Compress trained networks into real bitstreams and bound their test error.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         if not info.name.startswith("_"):
