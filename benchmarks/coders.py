@@ -7,7 +7,7 @@ over the empirical entropy ``H`` of the same symbols; csr-arithmetic also withou
 its coded model (the data part, target <= 1.005 H), and the ideal code length of
 its symbols under an adaptive (Krichevsky-Trofimov) model, which needs no table:
 the most an adaptive model could save; huffman's codewords (and raw
-gap bits) over an optimal Huffman code built here independently (heapq) on the
+gap bits) over an optimal Huffman code built independently (heapq, pacbits.testing.reference) on the
 same symbols (for gaps, on the raw gap values); zlib (level 9) and lzma (preset 9)
 on the same symbols as bytes (uint8/16/32, whichever holds them). Then whole
 payloads of LeNet-5-sized tensors, where tables and stream ends weigh most. An index stream is coded as a tensor with every weight kept
@@ -29,7 +29,6 @@ Writes ``benchmarks/results/coders.json`` and ``benchmarks/results/coders.md``.
 from __future__ import annotations
 
 import argparse
-import heapq
 import json
 import lzma
 import os
@@ -51,6 +50,7 @@ from pacbits.plugins.fixed import FixedCoder
 from pacbits.plugins.histogram import split_bits
 from pacbits.plugins.huffman import HuffmanCoder, code_lengths
 from pacbits.plugins.paper2019 import Paper2019Coder
+from pacbits.testing.reference import optimal_huffman_bits
 
 RESULTS = Path(__file__).parent / "results"
 CODERS = {"csr-arithmetic": CsrArithmeticCoder(), "huffman": HuffmanCoder(), "fixed": FixedCoder(),
@@ -64,15 +64,8 @@ def entropy(symbols: np.ndarray) -> float:
 
 
 def huffman_cost(symbols: np.ndarray) -> int:
-    """Bits of an optimal Huffman code for the symbols: the sum of all merged weights."""
-    heap = np.unique(symbols, return_counts=True)[1].tolist()
-    heapq.heapify(heap)
-    cost = 0
-    while len(heap) > 1:
-        merged = heapq.heappop(heap) + heapq.heappop(heap)
-        cost += merged
-        heapq.heappush(heap, merged)
-    return cost
+    """Bits of an optimal Huffman code for the symbols."""
+    return optimal_huffman_bits(np.unique(symbols, return_counts=True)[1])
 
 
 def as_bytes(symbols: np.ndarray) -> bytes:
