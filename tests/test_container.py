@@ -57,7 +57,7 @@ def test_duplicate_names_rejected():
 @pytest.mark.parametrize(
     "data,match",
     [(b"", "too short"), (b"PBIT", "too short"), (b"NOPE\x01" + b"\x00" * 8, "magic"),
-     (MAGIC + b"\x02" + b"\x00" * 8, "version 2")],
+     (MAGIC + b"\x03" + b"\x00" * 8, "version 3")],
 )
 def test_header_errors(data, match):
     with pytest.raises(DecodeError, match=match):

@@ -23,6 +23,8 @@ def register(sub) -> None:
     p = sub.add_parser("decompress", help="decode a .pbits bitstream into a state_dict checkpoint")
     p.add_argument("bitstream", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--prior", type=Path, default=None, metavar="FILE",
+                   help="the transfer prior (a state_dict) a subspace stream names by its SHA-256")
     p.set_defaults(func=run_decompress)
 
     p = sub.add_parser("inspect", help="print the per-tensor bit breakdown of a .pbits bitstream")
@@ -51,7 +53,8 @@ def run_compress(args) -> int:
 
 
 def run_decompress(args) -> int:
-    torch.save(decompress(args.bitstream.read_bytes()), args.output)
+    prior = load_state_dict(args.prior) if args.prior is not None else None
+    torch.save(decompress(args.bitstream.read_bytes(), prior=prior), args.output)
     return 0
 
 

@@ -14,6 +14,7 @@ from ._common import add_data, add_json, add_out, add_seed
 EXPERIMENTS = {
     "lenet5": "pacbits.experiments.lenet5",
     "randomization": "pacbits.experiments.randomization",
+    "subspace": "pacbits.experiments.subspace",
 }
 
 

@@ -1,4 +1,7 @@
-"""The Codec pipeline over a model's ``state_dict``: prune -> quantize -> code (DESIGN §2).
+"""The Codec pipeline over a model's ``state_dict``: parametrize -> prune -> quantize -> code (DESIGN §2).
+
+A parametrization (``pacbits.core.parametrization``; the identity by default) first maps
+the state_dict to the coordinate tensors that are coded; decoding maps them back.
 
 Target tensors (by default floating tensors with ``ndim >= 2``: conv and linear
 weights) become triplets coded by the codec's coder; every other tensor is side
@@ -17,6 +20,7 @@ import torch
 from . import container
 from .errors import ConfigError, DecodeError, EncodeError, PacbitsError, PluginError
 from .interfaces import Coder, Pruner, Quantizer
+from .parametrization import Identity, Parametrization
 from .registry import Registry, default_registry
 from .types import BitBreakdown, Encoded, Triplet
 
@@ -34,6 +38,7 @@ class CodecSpec:
     quantizer: dict | None = None
     targets: str = "weights"
     description: str = ""
+    parametrization: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,7 +137,7 @@ class Codec:
     """
 
     def __init__(self, coder: Coder, pruner: Pruner | None = None, quantizer: Quantizer | None = None,
-                 targets: str = "weights", id: str = "custom"):
+                 targets: str = "weights", id: str = "custom", parametrization: Parametrization | None = None):
         if not isinstance(coder, Coder):
             raise ConfigError(f"coder must be a Coder, got {type(coder).__name__}")
         if pruner is not None and not isinstance(pruner, Pruner):
@@ -141,7 +146,10 @@ class Codec:
             raise ConfigError(f"quantizer must be a Quantizer, got {type(quantizer).__name__}")
         if targets not in TARGETS:
             raise ConfigError(f"targets must be one of {TARGETS}, got {targets!r}")
+        if parametrization is not None and not isinstance(parametrization, Parametrization):
+            raise ConfigError(f"parametrization must be a Parametrization, got {type(parametrization).__name__}")
         self.coder, self.pruner, self.quantizer, self.targets, self.id = coder, pruner, quantizer, targets, id
+        self.parametrization = None if isinstance(parametrization, Identity) else parametrization
 
     @classmethod
     def from_spec(cls, spec: "CodecSpec | Mapping | str", registry: Registry | None = None) -> "Codec":
@@ -157,11 +165,13 @@ class Codec:
             reg.create("quantizer", spec.quantizer) if spec.quantizer else None,
             spec.targets,
             spec.id,
+            reg.create("parametrization", spec.parametrization) if spec.parametrization else None,
         )
 
     def spec(self) -> CodecSpec:
         cfg = lambda c: c.get_config() if c is not None else None
-        return CodecSpec(self.id, self.coder.get_config(), cfg(self.pruner), cfg(self.quantizer), self.targets)
+        return CodecSpec(self.id, self.coder.get_config(), cfg(self.pruner), cfg(self.quantizer), self.targets,
+                         parametrization=cfg(self.parametrization))
 
     def is_target(self, name: str, tensor: torch.Tensor) -> bool:
         """Whether ``tensor`` is pruned/quantized/coded, rather than side information."""
@@ -199,7 +209,11 @@ class Codec:
         """Encode a ``state_dict`` into one bitstream; the report's total is ``8 * len(data)``.
 
         Each coded tensor is decoded back; a coder that breaks its contract raises :class:`PluginError`.
+        With a parametrization, ``state_dict`` is mapped to its coordinates first (what is coded).
         """
+        if self.parametrization is not None:
+            _check_state_dict(state_dict)
+            state_dict = self.parametrization.coordinates(state_dict)
         triplets = self.triplets(state_dict)
         cfg = self.coder.get_config()
         cfg.pop("id")
@@ -216,17 +230,23 @@ class Codec:
                 payload = container.raw_bytes(tensor)
                 records.append(container.Record(name, tuple(tensor.shape), tensor.dtype, None, payload))
                 parts.append((BitBreakdown(side=8 * len(payload)), None))
-        data, layout = container.write(records)
+        param = self.parametrization
+        data, layout = container.write(records, None if param is None else (param.id, param.to_bytes()))
         report = _report(records, parts, layout, {n: self.coder for n in triplets})
         assert report.total_bits == 8 * len(data)
         return Compressed(data, report)
 
 
-def decompress(data: bytes, registry: Registry | None = None, max_numel: int = container.MAX_NUMEL) -> dict[str, torch.Tensor]:
-    """Decode a bitstream to a ``state_dict``; malformed input raises :class:`DecodeError`."""
+def decompress(data: bytes, registry: Registry | None = None, max_numel: int = container.MAX_NUMEL,
+               prior: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """Decode a bitstream to a ``state_dict``; malformed input raises :class:`DecodeError`.
+
+    ``prior`` is a state_dict the stream's parametrization names (a transfer prior), if any.
+    """
     reg = registry or default_registry()
+    records, param = container.read_stream(data, max_numel)
     out = {}
-    for rec in container.read(data, max_numel):
+    for rec in records:
         if rec.coder is None:
             out[rec.name] = container.from_raw(rec.payload, rec.shape, rec.dtype)
             continue
@@ -234,7 +254,17 @@ def decompress(data: bytes, registry: Registry | None = None, max_numel: int = c
             raise DecodeError(f"tensor {rec.name!r}: coded tensors must be floating, stream says {rec.dtype}")
         t = decode_triplet(_coder_from_record(reg, rec), rec.payload, rec.shape)
         out[rec.name] = torch.from_numpy(t.dense()).to(rec.dtype)
-    return out
+    return out if param is None else stream_parametrization(reg, param).expand(out, prior)
+
+
+def stream_parametrization(reg: Registry, param: tuple[str, bytes]) -> Parametrization:
+    """The parametrization a version-2 stream names, rebuilt from its bytes."""
+    pid, raw = param
+    try:
+        cls = reg.get("parametrization", pid)
+    except PacbitsError as e:
+        raise DecodeError(f"the stream needs parametrization {pid!r}: {e}") from None
+    return cls.from_bytes(raw)
 
 
 def inspect(data: bytes, registry: Registry | None = None, max_numel: int = container.MAX_NUMEL) -> CodecReport:
@@ -244,7 +274,9 @@ def inspect(data: bytes, registry: Registry | None = None, max_numel: int = cont
     a payload that does not is reported as a :class:`DecodeError`.
     """
     reg = registry or default_registry()
-    records = container.read(data, max_numel)
+    records, param = container.read_stream(data, max_numel)
+    if param is not None:
+        stream_parametrization(reg, param)  # a stream naming an unknown or malformed parametrization is refused
     parts, coders = [], {}
     for rec in records:
         if rec.coder is None:
@@ -257,7 +289,7 @@ def inspect(data: bytes, registry: Registry | None = None, max_numel: int = cont
         if enc.payload != rec.payload:
             raise DecodeError(f"tensor {rec.name!r}: payload is not the canonical code of what it decodes to")
         parts.append((enc.bits, t))
-    _, layout = container.write(records)
+    _, layout = container.write(records, param)
     return _report(records, parts, layout, coders)
 
 

@@ -1,9 +1,10 @@
-"""The pacbits bitstream container (DESIGN §4), format version 1.
+"""The pacbits bitstream container (DESIGN §4), format versions 1 and 2.
 
 Layout (integers are unsigned LEB128 varints unless noted)::
 
     magic        4 bytes  b"PBIT"
-    version      1 byte   (1)
+    version      1 byte   (1, or 2 when a parametrization other than the identity is named)
+    param        version 2 only: block(parametrization id utf-8), block(its config bytes)
     coders       count, then per coder: block(id utf-8), block(config JSON utf-8)
     records      count, then per record:
                    block(name utf-8), dtype code (1 byte), ndim, dims...,
@@ -30,6 +31,7 @@ from .errors import DecodeError, EncodeError
 
 MAGIC = b"PBIT"
 VERSION = 1
+VERSION_PARAM = 2
 #: Default cap on the elements of one decoded tensor (1 GiB of float32).
 MAX_NUMEL = 1 << 28
 MAX_NDIM = 32
@@ -66,14 +68,18 @@ def dtype_code(dtype: torch.dtype) -> int:
     return _DTYPE_CODE[dtype]
 
 
-def write(records: list[Record]) -> tuple[bytes, Layout]:
-    """Serialize records; return the bytes and where the non-payload bits went."""
+def write(records: list[Record], parametrization: tuple[str, bytes] | None = None) -> tuple[bytes, Layout]:
+    """Serialize records (and a parametrization ``(id, config bytes)``: version 2); return the bytes
+    and where the non-payload bits went."""
     names = [r.name for r in records]
     if len(set(names)) != len(names):
         raise EncodeError("tensor names must be unique")
     coders = sorted({r.coder for r in records if r.coder is not None})
     ref = {c: i + 1 for i, c in enumerate(coders)}
-    head = bytearray(MAGIC + bytes([VERSION]) + uvarint(len(coders)))
+    head = bytearray(MAGIC + bytes([VERSION if parametrization is None else VERSION_PARAM]))
+    if parametrization is not None:
+        head += block(parametrization[0].encode()) + block(parametrization[1])
+    head += uvarint(len(coders))
     for cid, cfg in coders:
         head += block(cid.encode()) + block(cfg.encode())
     head += uvarint(len(records))
@@ -91,7 +97,12 @@ def write(records: list[Record]) -> tuple[bytes, Layout]:
 
 
 def read(data: bytes, max_numel: int = MAX_NUMEL) -> list[Record]:
-    """Parse and check a stream; every malformed input raises :class:`DecodeError`."""
+    """Parse and check a stream's records; every malformed input raises :class:`DecodeError`."""
+    return read_stream(data, max_numel)[0]
+
+
+def read_stream(data: bytes, max_numel: int = MAX_NUMEL) -> tuple[list[Record], tuple[str, bytes] | None]:
+    """Parse and check a stream: its records and its parametrization ``(id, config bytes)`` or None."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DecodeError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
@@ -99,11 +110,12 @@ def read(data: bytes, max_numel: int = MAX_NUMEL) -> list[Record]:
         raise DecodeError(f"stream of {len(data)} bytes is too short to be a pacbits bitstream")
     if data[:4] != MAGIC:
         raise DecodeError(f"not a pacbits bitstream: magic {data[:4]!r}, expected {MAGIC!r}")
-    if data[4] != VERSION:
-        raise DecodeError(f"unsupported format version {data[4]}; this pacbits reads version {VERSION}")
+    if data[4] not in (VERSION, VERSION_PARAM):
+        raise DecodeError(f"unsupported format version {data[4]}; this pacbits reads versions {VERSION} and {VERSION_PARAM}")
     if struct.unpack(">I", data[-4:])[0] != zlib.crc32(data[:-4]):
         raise DecodeError("integrity check failed: CRC32 mismatch (corrupted or truncated stream)")
     rd = Reader(data[5:-4], "container")
+    param = (_text(rd.block()), rd.block()) if data[4] == VERSION_PARAM else None
     coders = []
     for _ in range(rd.uvarint(rd.remaining)):
         coders.append((_text(rd.block()), _text(rd.block())))
@@ -127,7 +139,7 @@ def read(data: bytes, max_numel: int = MAX_NUMEL) -> list[Record]:
         payload = rd.block()
         records.append(Record(name, shape, DTYPES[code], coders[cref - 1] if cref else None, payload))
     rd.expect_end()
-    return records
+    return records, param
 
 
 def _text(b: bytes) -> str:

@@ -31,5 +31,10 @@ def register_coders() -> list[type]:
 
 
 @hookspec
+def register_parametrizations() -> list[type]:
+    """Return :class:`~pacbits.core.parametrization.Parametrization` subclasses (the stage before the pruner)."""
+
+
+@hookspec
 def register_codecs() -> list:
     """Return :class:`~pacbits.core.codec.CodecSpec` presets naming components by id."""

@@ -16,9 +16,11 @@ import pluggy
 from . import hookspecs
 from .errors import ConfigError, PluginError, UnknownComponentError
 from .interfaces import Coder, Pruner, Quantizer
+from .parametrization import Parametrization
 
-KINDS = {"pruner": Pruner, "quantizer": Quantizer, "coder": Coder}
-_HOOKS = {"pruner": "register_pruners", "quantizer": "register_quantizers", "coder": "register_coders"}
+KINDS = {"pruner": Pruner, "quantizer": Quantizer, "coder": Coder, "parametrization": Parametrization}
+_HOOKS = {"pruner": "register_pruners", "quantizer": "register_quantizers", "coder": "register_coders",
+          "parametrization": "register_parametrizations"}
 
 
 @dataclass(frozen=True)
