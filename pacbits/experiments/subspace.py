@@ -36,10 +36,10 @@ DATASETS = ("mnist", "fashion-mnist")
 #: per data set: the subspace, the float training, the quantization grid and fine-tuning
 SCHEDULE = {
     "mnist": {"model": "lenet5-small", "d": 1500, "projection": "sparse", "k": 8, "scale": "fan-in",
-              "steps": 3000, "batch_size": 128, "lr": 0.01, "levels": [7, 9, 11], "qat_steps": 400,
+              "steps": 3000, "batch_size": 128, "lr": 0.01, "levels": [11, 15, 19], "qat_steps": 400,
               "qat_lr": 0.001},
     "fashion-mnist": {"model": "lenet5-small", "d": 2000, "projection": "sparse", "k": 8, "scale": "fan-in",
-                      "steps": 3000, "batch_size": 128, "lr": 0.01, "levels": [7, 9, 11], "qat_steps": 400,
+                      "steps": 3000, "batch_size": 128, "lr": 0.01, "levels": [11, 15, 19], "qat_steps": 400,
                       "qat_lr": 0.001},
 }
 QUICK = {"steps": 500, "qat_steps": 60, "levels": [7], "search_examples": 2000, "search_steps": 4, "passes": 1}
