@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
+from pacbits.codecs import DEFAULT_CODEC
 
-from pacbits.codecs.presets import DEFAULT_CODEC
-from pacbits.core import Codec, CodecSpec, decompress, default_registry, inspect
-
-from ._common import add_json, load_state_dict, parse_json_arg, print_json
+from ._common import add_json, codec_spec, print_json
 
 
 def register(sub) -> None:
@@ -31,30 +28,31 @@ def register(sub) -> None:
     p.set_defaults(func=run_inspect)
 
 
-def codec_from_args(codec_id: str, config: str | None) -> Codec:
-    reg = default_registry()
-    spec = reg.get("codec", codec_id).to_dict()
-    spec.update(parse_json_arg(config, "--config"))
-    return Codec.from_spec(CodecSpec.from_dict(spec), reg)
-
-
 def _show(report, as_json: bool) -> None:
     print_json(report.to_dict()) if as_json else print(report.table())
 
 
 def run_compress(args) -> int:
-    codec = codec_from_args(args.codec, args.config)
-    out = codec.compress(load_state_dict(args.state_dict))
+    from pacbits.core import Codec
+    from pacbits.loading import load_state_dict
+
+    out = Codec.from_spec(codec_spec(args.codec, args.config)).compress(load_state_dict(args.state_dict))
     args.output.write_bytes(out.data)
     _show(out.report, args.json)
     return 0
 
 
 def run_decompress(args) -> int:
+    import torch
+
+    from pacbits.core import decompress
+
     torch.save(decompress(args.bitstream.read_bytes()), args.output)
     return 0
 
 
 def run_inspect(args) -> int:
+    from pacbits.core import inspect
+
     _show(inspect(args.bitstream.read_bytes()), args.json)
     return 0
