@@ -13,7 +13,7 @@ from pacbits.core import Triplet, default_registry
 FIXTURES = Path(__file__).parent / "fixtures" / "coders"
 
 
-@pytest.mark.parametrize("coder_id", ["csr-arithmetic", "huffman", "paper2019"])
+@pytest.mark.parametrize("coder_id", ["csr-arithmetic", "csr-structured", "huffman", "paper2019"])
 def test_fixture_payload_still_decodes(coder_id):
     d = np.load(FIXTURES / "triplet.npz")
     t = Triplet.build(tuple(d["shape"]), d["positions"], d["codebook"], d["indices"])
