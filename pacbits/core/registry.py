@@ -49,6 +49,7 @@ BUILTIN_PLUGINS = (
     "pacbits.plugins.kmeans",
     "pacbits.plugins.magnitude",
     "pacbits.plugins.paper2019",
+    "pacbits.plugins.structured",
     "pacbits.codecs.presets",
     "pacbits.plugins.models",
     "pacbits.plugins.datasets",
