@@ -101,7 +101,26 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise PacbitsError(f"{path}: expected a state_dict (a dict of names to tensors)")
+    for name, t in obj.items():
+        check_tensor(t, f"{path}: tensor {name!r}")
     return obj
+
+
+def check_tensor(t: torch.Tensor, what: str) -> None:
+    """Refuse tensor kinds pacbits cannot code, and views that claim more elements than their storage holds."""
+    from pacbits.core import container
+
+    if t.layout != torch.strided:
+        raise PacbitsError(f"{what} has layout {t.layout}; only dense (strided) tensors can be coded: use .to_dense()")
+    if t.device.type != "cpu":
+        raise PacbitsError(f"{what} is on device {t.device.type!r} and holds no data here; save real CPU tensors")
+    if t.dtype not in container.DTYPES:
+        raise PacbitsError(f"{what} has dtype {t.dtype}; pacbits codes {', '.join(map(str, container.DTYPES))}")
+    need = t.numel() * t.element_size()
+    have = t.untyped_storage().nbytes()
+    if need > have:
+        raise PacbitsError(f"{what} is a view of {t.numel()} elements over {have} bytes of storage (e.g. expand); "
+                           "save it with .contiguous() if you mean it")
 
 
 def load_weights(model: nn.Module, path: str | Path, what: str = "the model") -> nn.Module:

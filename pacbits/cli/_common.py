@@ -8,7 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from pacbits.core import ConfigError
+from pacbits.core import PacbitsError
+from pacbits.core.limits import load_json
 
 
 def add_json(p) -> None:
@@ -40,15 +41,17 @@ def print_json(obj) -> None:
 
 
 def parse_json_arg(text: str | None, what: str) -> dict:
+    """A JSON object argument (depth and numbers limited, :func:`pacbits.core.limits.load_json`)."""
     if text is None:
         return {}
-    try:
-        obj = json.loads(text)
-    except ValueError as e:
-        raise ConfigError(f"{what} is not valid JSON: {e}") from None
-    if not isinstance(obj, dict):
-        raise ConfigError(f"{what} must be a JSON object, got {type(obj).__name__}")
-    return obj
+    return load_json(text, what)
+
+
+def read_input(path: Path) -> bytes:
+    """The bytes of an input file; a missing file or a folder is a one-line error."""
+    if not path.is_file():
+        raise PacbitsError(f"{path}: no such file")
+    return path.read_bytes()
 
 
 def codec_spec(codec_id: str, config: str | None):
