@@ -28,6 +28,7 @@ import torch
 from pacbits.certification import certified_bounds
 from pacbits.core import Codec, CodecReport, ConfigError, decompress, default_registry, training_time
 from pacbits.core.bounds import BoundReport
+from pacbits.core.files import write_atomic
 from pacbits.core.reparam import piecewise
 from pacbits.evaluate import error_rate
 from pacbits.loading import device as as_device
@@ -132,7 +133,8 @@ def checkpointed(run: Run, name: str, make) -> torch.nn.Module:
         note(f"{name}: resumed from {path}")
         return model.to(as_device(run.device))
     model.load_state_dict({k: v.cpu() for k, v in make().state_dict().items()})
-    torch.save(model.state_dict(), path)
+    state = model.state_dict()
+    write_atomic(path, lambda f: torch.save(state, f), force=True)  # an interrupted save leaves no half checkpoint
     return model.to(as_device(run.device))
 
 
@@ -221,7 +223,7 @@ def reproduce(run: Run) -> Outcome:
     state = {k: v.cpu() for k, v in model.state_dict().items()}
     packed = codec.compress(state)
     bitstream = run.out / "lenet5.pbits"
-    bitstream.write_bytes(packed.data)
+    write_atomic(bitstream, packed.data, force=True)
     decoded = lenet5()
     decoded.load_state_dict(decompress(bitstream.read_bytes()))
     if not all(torch.equal(decoded.state_dict()[k], state[k]) for k in state):
