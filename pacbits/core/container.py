@@ -1,4 +1,4 @@
-"""The pacbits bitstream container (DESIGN §4), format versions 1 and 2.
+"""The pacbits bitstream container (docs/architecture.md), format versions 1 and 2.
 
 Layout (integers are unsigned LEB128 varints unless noted)::
 

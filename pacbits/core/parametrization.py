@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import ClassVar
-
-import torch
+from typing import TYPE_CHECKING, ClassVar
 
 from .component import Component
+
+if TYPE_CHECKING:  # the bound engine and `pacbits bound` load no torch
+    import torch
 
 
 class Parametrization(Component, ABC):
@@ -70,6 +71,8 @@ class Identity(Parametrization):
 
 def state_dict_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
     """SHA-256 (hex) of a state_dict: for each name in sorted order, ``name:dtype:shape:`` and its bytes."""
+    import torch
+
     h = hashlib.sha256()
     for name in sorted(state_dict):
         t = state_dict[name].detach().cpu().contiguous()

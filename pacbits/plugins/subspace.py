@@ -44,7 +44,7 @@ def model_factories() -> dict:
     """Model ids a subspace stream may name: the architecture fixes the tensors' names and shapes."""
     from pacbits import models
 
-    return {"lenet5": models.lenet5, "lenet5-small": models.lenet5_small, "lenet300-100": models.lenet300_100}
+    return {"lenet5": models.lenet5, "lenet5-small": models.lenet5_small, "lenet-300-100": models.lenet300_100}
 
 
 class Subspace(Parametrization):
