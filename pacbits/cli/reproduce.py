@@ -8,6 +8,7 @@ Adding one is one entry in :data:`EXPERIMENTS`. Every experiment gets the shared
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pacbits.core import ConfigError
 
@@ -136,9 +137,21 @@ def command(args) -> str:
 # --- subspace -------------------------------------------------------------------------------------
 
 def subspace_options(p) -> None:
-    from pacbits.experiments.subspace import add_arguments
-
-    add_arguments(p)
+    """Options of reproduce subspace; torch-free (the parser is built before any experiment runs)."""
+    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist", help="data set (default mnist)")
+    p.add_argument("--prior", type=Path, default=None, metavar="CHECKPOINT",
+                   help="θ₀ from this state_dict, trained on another data set (a transfer prior; see --write-prior)")
+    p.add_argument("--write-prior", type=Path, default=None, metavar="FILE",
+                   help="only train a dense network on --dataset and save it as FILE (a transfer prior for the other)")
+    p.add_argument("--quick", action="store_true", help="reduced schedule, a few minutes")
+    p.add_argument("--d", type=int, default=None, help="subspace dimension (default: the data set's schedule)")
+    p.add_argument("--projection", default=None, help="sparse, kronecker or dense (default: the schedule's)")
+    p.add_argument("--levels", default=None, help="comma-separated level counts to try (default: the schedule's)")
+    p.add_argument("--steps", default=None, metavar="T,Q", help="override float and fine-tuning steps (smoke tests)")
+    p.add_argument("--train-examples", type=int, default=None, help="use the first N training examples (smoke tests)")
+    p.add_argument("--passes", type=int, default=None,
+                   help="noisy passes over the training set for the Monte Carlo error and the noise-robust "
+                        "bound (default 0: the Occam bound only; --quick 1)")
 
 
 def subspace_run(args) -> int:

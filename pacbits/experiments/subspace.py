@@ -52,23 +52,6 @@ SEEDS = {"subspace": 0, "train": 1, "qat": 2, "search": 3, "draws": 4, "test_dra
 PRIOR_SCHEDULE = {"steps": 3000, "batch_size": 128, "lr": 0.001}
 
 
-def add_arguments(p) -> None:
-    p.add_argument("--dataset", choices=DATASETS, default="mnist", help="data set (default mnist)")
-    p.add_argument("--prior", type=Path, default=None, metavar="CHECKPOINT",
-                   help="θ₀ from this state_dict, trained on another data set (a transfer prior; see --write-prior)")
-    p.add_argument("--write-prior", type=Path, default=None, metavar="FILE",
-                   help="only train a dense network on --dataset and save it as FILE (a transfer prior for the other)")
-    p.add_argument("--quick", action="store_true", help="reduced schedule, a few minutes")
-    p.add_argument("--d", type=int, default=None, help="subspace dimension (default: the data set's schedule)")
-    p.add_argument("--projection", default=None, help="sparse, kronecker or dense (default: the schedule's)")
-    p.add_argument("--levels", default=None, help="comma-separated level counts to try (default: the schedule's)")
-    p.add_argument("--steps", default=None, metavar="T,Q", help="override float and fine-tuning steps (smoke tests)")
-    p.add_argument("--train-examples", type=int, default=None, help="use the first N training examples (smoke tests)")
-    p.add_argument("--passes", type=int, default=None,
-                   help=f"noisy passes over the training set for the Monte Carlo error (default {NOISE['passes']}, "
-                        f"--quick {QUICK['passes']}; 0: Occam bound only)")
-
-
 def load_dataset(name: str, data_dir):
     if name == "mnist":
         from pacbits.data import load_mnist
