@@ -55,3 +55,17 @@ def test_pack_bits_is_msb_first():
     assert pack_bits(np.array([1, 2, 3]), 2) == bytes([0b01101100])
     with pytest.raises(DecodeError):
         unpack_bits(b"\x00\x00", 2, 3)
+
+
+def test_reader_refuses_overlong_varints():
+    """Canonical: 0 is one byte; 0x80 0x00 (a zero with a continuation) is not a second spelling of it."""
+    assert Reader(b"\x80\x01").uvarint() == 128
+    for overlong in (b"\x80\x00", b"\xff\x00", b"\x81\x80\x00"):
+        with pytest.raises(DecodeError, match="overlong"):
+            Reader(overlong).uvarint()
+
+
+def test_unpack_bits_refuses_nonzero_padding():
+    assert unpack_bits(bytes([0b01101100]), 2, 3).tolist() == [1, 2, 3]
+    with pytest.raises(DecodeError, match="padding"):
+        unpack_bits(bytes([0b01101101]), 2, 3)

@@ -59,6 +59,8 @@ class Reader:
             shift += 7
             if not b & 0x80:
                 break
+        if b == 0 and shift > 7:
+            raise DecodeError(f"{self.what}: overlong varint (a trailing zero byte)")
         if n > limit:
             raise DecodeError(f"{self.what}: value {n} exceeds its limit {limit}")
         return n
@@ -94,17 +96,24 @@ def pack_bits(values: np.ndarray, width: int) -> bytes:
 
 
 def unpack_bits(data: bytes, width: int, count: int) -> np.ndarray:
-    """Inverse of :func:`pack_bits`; ``data`` must be exactly ``ceil(count*width/8)`` bytes."""
+    """Inverse of :func:`pack_bits`; ``data`` must be exactly ``ceil(count*width/8)`` bytes, zero-padded."""
     need = packed_size(count, width)
     if len(data) != need:
         raise DecodeError(f"packed array of {count} x {width} bits needs {need} bytes, got {len(data)}")
     if width == 0 or count == 0:
         return np.zeros(count, dtype=np.int64)
+    check_padding(data, count * width, f"packed array of {count} x {width} bits")
     bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), count=count * width).reshape(count, width)
     out = np.zeros(count, dtype=np.uint64)
     for b in range(width):
         out = (out << np.uint64(1)) | bits[:, b]
     return out.astype(np.int64)
+
+
+def check_padding(data: bytes, nbits: int, what: str) -> None:
+    """Raise DecodeError unless the bits of ``data`` after the first ``nbits`` are zero (canonical padding)."""
+    if len(data) != (nbits + 7) // 8 or (nbits % 8 and data[-1] & ((1 << (-nbits % 8)) - 1)):
+        raise DecodeError(f"{what}: padding is not 0-7 zero bits")
 
 
 def packed_size(count: int, width: int) -> int:

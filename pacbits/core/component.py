@@ -6,6 +6,8 @@ same name, so the base class can read the config back.
 """
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import inspect
 import json
 from typing import Any, ClassVar
@@ -44,3 +46,24 @@ class Component:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "id")
         return f"{type(self).__name__}({args})"
+
+
+@functools.lru_cache(maxsize=None)
+def _distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def origin(cls: type) -> str:
+    """Where a component class comes from: ``"pacbits 0.1.0"`` (its distribution), else its module."""
+    for dist in _distributions().get(cls.__module__.split(".")[0], []):
+        try:
+            return f"{dist} {importlib.metadata.version(dist)}"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return f"module {cls.__module__}"
+
+
+def describe(component) -> str:
+    """A component (or its class) for error messages: ``coder 'huffman' (HuffmanCoder, pacbits 0.1.0)``."""
+    cls = component if isinstance(component, type) else type(component)
+    return f"{cls.kind or 'component'} {cls.id!r} ({cls.__qualname__}, {origin(cls)})"

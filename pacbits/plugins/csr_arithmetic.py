@@ -26,7 +26,9 @@ stream; ``header`` = flags, k, r and the Q counts (so the payload without its
 ``indices`` bits is self-delimiting and fixes ``P = counts / k``: see
 :meth:`CsrArithmeticCoder.index_prior`); ``padding`` = the table padding.
 
-Injective: ``encode`` is deterministic and ``decode`` inverts it.
+Injective: ``encode`` is deterministic and ``decode`` inverts it. Canonical:
+``decode`` rejects a payload whose t, m or index-model flag are not the ones
+``encode`` chooses for what it decodes to.
 """
 from __future__ import annotations
 
@@ -174,7 +176,11 @@ class CsrArithmeticCoder(Coder):
             idx = ans_decode(q_data, np.ones(r), k, what + " (indices)") if r > 1 else np.zeros(k, np.int64)
         else:
             idx = _decode_stream(q_data, q_used, q_counts, k, what + " (indices)")
-        return Triplet.decoded(shape, G.positions_of(gaps), cb, idx)
+        G.check_choices(h, sym, gaps, split_bits, what)
+        t = Triplet.decoded(shape, G.positions_of(gaps), cb, idx)
+        if uniform != _q_uniform(t):
+            raise DecodeError(f"{what}: index model flag is not the one the encoder chooses")
+        return t
 
     def index_prior(self, t: Triplet) -> np.ndarray | None:
         """``counts / k`` from the coded Q table, or uniform when Q is coded without one."""

@@ -8,6 +8,9 @@ Payload::
     S        bitmask of numel bits, or k indices at ceil(log2 numel) bits   (byte-aligned)
     Q        k indices at ceil(log2 r) bits                                 (byte-aligned)
 
+Canonical: the position mode must be the one the config chooses for (numel, k),
+and padding bits zero.
+
 Bits: ``|S| = numel`` (bitmask) or ``k*ceil(log2 numel)``; ``|Q| = k*ceil(log2 r)``.
 """
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, ConfigError, DecodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import Reader, bit_width, pack_bits, packed_size, unpack_bits, uvarint
+from pacbits.core.bitio import Reader, bit_width, check_padding, pack_bits, packed_size, unpack_bits, uvarint
 
 POSITION_MODES = ("auto", "bitmask", "indices")
 
@@ -72,6 +75,8 @@ class FixedCoder(Coder):
         if flags >> 2:
             raise DecodeError(f"fixed payload: unknown flags {flags:#x}")
         k = rd.uvarint(n)
+        if bool(flags & 2) != self._use_indices(n, k):
+            raise DecodeError(f"fixed payload: position mode flag {flags >> 1 & 1} is not the one this config chooses")
         r = rd.uvarint(rd.remaining)
         if k and not r:
             raise DecodeError("fixed payload: kept weights but an empty codebook")
@@ -79,8 +84,9 @@ class FixedCoder(Coder):
         if flags & 2:
             pos = unpack_bits(rd.take(packed_size(k, bit_width(n))), bit_width(n), k)
         else:
-            mask = np.unpackbits(np.frombuffer(rd.take((n + 7) // 8), dtype=np.uint8), count=n)
-            pos = np.flatnonzero(mask)
+            mask = rd.take(packed_size(n, 1))
+            check_padding(mask, n, "fixed payload: bitmask")
+            pos = np.flatnonzero(np.unpackbits(np.frombuffer(mask, dtype=np.uint8), count=n))
             if pos.size != k:
                 raise DecodeError(f"fixed payload: bitmask keeps {pos.size} weights, header says {k}")
         idx = unpack_bits(rd.take(packed_size(k, bit_width(r))), bit_width(r), k)

@@ -143,3 +143,9 @@ def start_decode(payload: bytes, shape: tuple[int, ...], what: str, extra_bits: 
         return Triplet.decoded(shape, np.zeros(0, np.int64), cb, np.zeros(0, np.int64))
     m = rd.uvarint(alphabet_size(n - 1, tm))
     return Head(n, k, r, tm, extra, cb, m, rd.take(rd.remaining))
+
+
+def check_choices(h: Head, symbols: np.ndarray, gaps: np.ndarray, table_bits: Callable[[np.ndarray], int], what: str) -> None:
+    """Canonical decoding: ``t`` and ``m`` must be what :func:`start_encode` chooses for these gaps."""
+    if h.m != int(symbols.max()) + 1 or h.t != choose_t(gaps, table_bits):
+        raise DecodeError(f"{what}: gap parameters (t {h.t}, m {h.m}) are not the ones the encoder chooses")

@@ -27,7 +27,9 @@ follows the chain of codeword starts from offset 0 by pointer doubling:
 O(N log k) numpy work for N bits. (constriction's Huffman API codes one symbol
 per Python call: far too slow for tensors of millions of weights.)
 
-Injective: ``encode`` is deterministic and ``decode`` inverts it.
+Injective: ``encode`` is deterministic and ``decode`` inverts it. Canonical:
+``decode`` rejects a payload whose t, m or code lengths are not the ones
+``encode`` chooses for what it decodes to.
 """
 from __future__ import annotations
 
@@ -203,6 +205,10 @@ class HuffmanCoder(Coder):
         idx = read_codes(fr, q_len, k) if q_len is not None else np.zeros(k, np.int64)
         if 8 * fr.end() != fr.nbits:
             raise DecodeError(f"{what}: trailing bytes")
+        G.check_choices(h, sym, gaps, _table_estimate, what)
+        if not np.array_equal(g_len, code_lengths(np.bincount(sym, minlength=m))) or (
+                q_len is not None and not np.array_equal(q_len, code_lengths(np.bincount(idx, minlength=r)))):
+            raise DecodeError(f"{what}: code lengths are not the Huffman lengths of the decoded symbols")
         return Triplet.decoded(shape, G.positions_of(gaps), cb, idx)
 
     def index_prior(self, t: Triplet) -> np.ndarray | None:
