@@ -18,23 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, ConfigError, DecodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import Reader, bit_width, check_padding, pack_bits, packed_size, unpack_bits, uvarint
+from pacbits.core.bitio import (Reader, bit_width, check_padding, codebook_bytes, pack_bits, packed_size, read_codebook,
+                                 unpack_bits, uvarint)
 
 POSITION_MODES = ("auto", "bitmask", "indices")
-
-
-def codebook_bytes(codebook: np.ndarray) -> tuple[int, bytes]:
-    """(flag bit, little-endian bytes) of a float32/float16 codebook."""
-    half = codebook.dtype == np.float16
-    return int(half), codebook.astype("<f2" if half else "<f4").tobytes()
-
-
-def read_codebook(rd: Reader, r: int, half: bool) -> np.ndarray:
-    dt = np.dtype("<f2" if half else "<f4")
-    if r * dt.itemsize > rd.remaining:
-        raise DecodeError(f"codebook of {r} entries is longer than the payload")
-    cb = np.frombuffer(rd.take(r * dt.itemsize), dtype=dt).astype(np.float16 if half else np.float32)
-    return cb
 
 
 class FixedCoder(Coder):

@@ -42,9 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, DecodeError, EncodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import Reader, bit_width, pack_bits, packed_size, unpack_bits
-
-from .fixed import read_codebook
+from pacbits.core.bitio import Reader, bit_width, pack_bits, packed_size, read_codebook, unpack_bits
 
 MASK, HALF, QUARTER = (1 << 32) - 1, 1 << 31, 1 << 30
 MAX_TOTAL = QUARTER + 2  # the 32-bit coder's limit on the model's total count
