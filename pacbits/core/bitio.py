@@ -300,11 +300,14 @@ class BitReader:
         w = np.asarray(widths, dtype=np.int64).reshape(-1)
         if w.size and (w.min() < 0 or w.max() > MAX_WIDTH):
             raise DecodeError(f"{self.what}: field width outside 0..{MAX_WIDTH}")
-        total = int(w.sum())
-        self._need(total)
-        start = self.pos + np.cumsum(w) - w
-        self.pos += total
-        return self._at(start, w).astype(U64)
+        self._need(int(w.sum()))
+        out = np.zeros(w.size, dtype=U64)
+        for lo in range(0, w.size, CHUNK):  # chunks bound the temporaries
+            wc = w[lo : lo + CHUNK]
+            end = self.pos + np.cumsum(wc)
+            out[lo : lo + wc.size] = self._at(end - wc, wc).view(U64)
+            self.pos = int(end[-1])
+        return out
 
     def read_int(self, width: int) -> int:
         return int(self.read([width])[0])
@@ -550,12 +553,17 @@ def gaps_of(positions: np.ndarray) -> np.ndarray:
 
 
 def positions_of(gaps: np.ndarray) -> np.ndarray:
-    return np.cumsum(gaps + 1) - 1
+    out = gaps + 1
+    np.cumsum(out, out=out)
+    out -= 1
+    return out
 
 
 def extra_bits(symbols: np.ndarray, t: int) -> np.ndarray:
     """Raw low bits that follow each symbol."""
-    return np.maximum((np.asarray(symbols, dtype=np.int64) >> t) - 1, 0)
+    x = np.asarray(symbols, dtype=np.int64) >> t
+    x -= 1
+    return np.maximum(x, 0, out=x)
 
 
 def to_symbols(gaps: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -565,8 +573,13 @@ def to_symbols(gaps: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def from_symbols(symbols: np.ndarray, low: np.ndarray, t: int) -> np.ndarray:
+    """The gaps of symbols and their raw low bits (in place where it can: decoders hold k of them)."""
     x = extra_bits(symbols, t)
-    return ((symbols - (x << t)) << x) | low
+    out = x << t
+    np.subtract(symbols, out, out=out)
+    np.left_shift(out, x, out=out)
+    np.bitwise_or(out, low, out=out)
+    return out
 
 
 def alphabet_size(max_gap: int, t: int) -> int:

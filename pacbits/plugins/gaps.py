@@ -12,10 +12,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from pacbits.core import BitBreakdown, DecodeError, EncodeError, Encoded, Triplet
-from pacbits.core.bitio import (MAX_GAP_T, Reader, alphabet_size, choose_t, codebook_bytes, gaps_of, read_codebook,
-                                 to_symbols, uvarint)
+from pacbits.core.bitio import (MAX_GAP_T, Reader, alphabet_size, choose_t, codebook_bytes, from_symbols, gaps_of,
+                                 read_codebook, to_symbols, uvarint)
 
 MAX_NUMEL = 1 << 53  # float64 holds every gap exactly
+
+
+def check_span(used: np.ndarray, counts: np.ndarray, t: int, n: int, what: str) -> None:
+    """Before decoding: ``counts`` of the gap symbols ``used`` must fit in ``n`` positions.
+
+    A symbol's gaps are at least its base value (low bits 0), so a table that needs
+    more than ``n`` positions is refused before anything of size k is allocated.
+    """
+    base = from_symbols(used, np.zeros_like(used), t)
+    if float(np.dot(counts.astype(np.float64), base.astype(np.float64) + 1)) > n:
+        raise DecodeError(f"{what}: gaps run past the end of the tensor")
 
 
 # The first steps shared by the gap coders (csr-arithmetic, huffman): their payloads
