@@ -21,7 +21,7 @@ from pacbits.core.container import Record
 from pacbits.core.files import write_atomic
 from pacbits.data.errors import DataError
 from pacbits.data.idx import read_idx
-from pacbits.plugins.bitfields import pack_fields
+from pacbits.core.bitio import pack_fields
 from pacbits.plugins.fixed import FixedCoder
 from pacbits.plugins.histogram import split_fields
 

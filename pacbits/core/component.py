@@ -99,3 +99,10 @@ def _check_type(cls, name: str, value, default) -> None:
         return
     if not ok:
         raise ConfigError(f"{cls.kind} {cls.id!r}: {name} must be {want}, got {value!r}")
+
+
+def parameters(cls: type) -> dict[str, Any]:
+    """A component class's settings and their defaults (``None`` where there is no default)."""
+    params = inspect.signature(cls.__init__).parameters
+    return {n: (None if p.default is p.empty else p.default) for n, p in params.items()
+            if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
