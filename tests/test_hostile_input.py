@@ -23,7 +23,7 @@ from pacbits.data.errors import DataError
 from pacbits.data.idx import read_idx
 from pacbits.core.bitio import pack_fields
 from pacbits.plugins.fixed import FixedCoder
-from pacbits.plugins.histogram import split_fields
+from pacbits.core.bitio import split_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 

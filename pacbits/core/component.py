@@ -66,14 +66,15 @@ def _distributions() -> dict[str, list[str]]:
     return importlib.metadata.packages_distributions()
 
 
-def origin(cls: type) -> str:
-    """Where a component class comes from: ``"pacbits 0.1.0"`` (its distribution), else its module."""
-    for dist in _distributions().get(cls.__module__.split(".")[0], []):
+def origin(obj) -> str:
+    """Where a class (or module name) comes from: ``"pacbits 0.1.0"`` (its distribution), else its module."""
+    module = obj if isinstance(obj, str) else obj.__module__
+    for dist in _distributions().get(module.split(".")[0], []):
         try:
             return f"{dist} {importlib.metadata.version(dist)}"
         except importlib.metadata.PackageNotFoundError:
             continue
-    return f"module {cls.__module__}"
+    return f"module {module}"
 
 
 def describe(component) -> str:

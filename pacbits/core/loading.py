@@ -46,7 +46,7 @@ class Problem:
 
     def message(self) -> str:
         dist = f" ({self.distribution})" if self.distribution else ""
-        return f"plugin {self.plugin!r}{dist} skipped: {self.error}"
+        return f"plugin {self.plugin!r}{dist}: {self.error}"
 
 
 def one_line(e: BaseException) -> str:
@@ -73,9 +73,11 @@ def _dist(ep) -> str:
     return f"{dist.name} {dist.version}" if dist is not None else ""
 
 
-def load_entry_points(pm: pluggy.PluginManager, group: str, disable: Iterable[str] | None = None) -> list[Problem]:
-    """Register every entry point of ``group`` that loads; return the problems of the others."""
+def load_entry_points(pm: pluggy.PluginManager, group: str,
+                      disable: Iterable[str] | None = None) -> tuple[dict[str, str], list[Problem]]:
+    """Register every entry point of ``group`` that loads: (their names -> distributions, the others' problems)."""
     off = disabled(disable)
+    loaded: dict[str, str] = {}
     problems: list[Problem] = []
     seen: dict[str, tuple[str, str]] = {}  # entry-point name -> (distribution, value)
     for ep in importlib.metadata.entry_points(group=group):
@@ -84,17 +86,19 @@ def load_entry_points(pm: pluggy.PluginManager, group: str, disable: Iterable[st
         if ep.name in seen:
             if seen[ep.name] != (dist, ep.value):  # the same distribution found twice on sys.path is one plugin
                 report(Problem(ep.name, dist, "duplicate", f"entry point {ep.name!r} = {ep.value!r} repeats the name "
-                               f"of {seen[ep.name][1]!r} ({seen[ep.name][0] or 'unknown distribution'}), loaded first"),
-                       problems)
+                               f"of {seen[ep.name][1]!r} ({seen[ep.name][0] or 'unknown distribution'}), loaded "
+                               "first; skipped"), problems)
             continue
         seen[ep.name] = (dist, ep.value)
         if ALL in off or ep.name in off or dist_name in off:
-            report(Problem(ep.name, dist, "disabled", f"disabled (${ENV_DISABLE} or --disable-plugin)"), problems)
+            report(Problem(ep.name, dist, "disabled", f"disabled (${ENV_DISABLE} or --disable-plugin); skipped"), problems)
             continue
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
         except Exception as e:  # an import error, or anything the module raises on import
-            report(Problem(ep.name, dist, "broken", f"entry point {ep.name!r} = {ep.value!r} failed to load: "
-                           f"{one_line(e)}"), problems)
-    return problems
+            report(Problem(ep.name, dist, "broken", f"entry point {ep.name!r} = {ep.value!r} failed to load "
+                           f"({one_line(e)}); skipped"), problems)
+            continue
+        loaded[ep.name] = dist
+    return loaded, problems
