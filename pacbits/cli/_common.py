@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import torch
 
 from pacbits.core import PacbitsError, container
 from pacbits.core.limits import load_json
+
+from ._output import json_stream
 
 
 def add_json(p) -> None:
@@ -28,8 +29,10 @@ def add_data(p) -> None:
 
 
 def print_json(obj) -> None:
-    json.dump(obj, sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+    """The command's one JSON document, on the real stdout (see :mod:`pacbits.cli._output`)."""
+    out = json_stream()
+    json.dump(obj, out, indent=2, sort_keys=False)
+    out.write("\n")
 
 
 def parse_json_arg(text: str | None, what: str) -> dict:

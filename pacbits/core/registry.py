@@ -144,6 +144,19 @@ class Registry:
             known = ", ".join(self.ids(kind)) or "none"
             raise UnknownComponentError(f"unknown {kind} id {id!r}; known: {known}") from None
 
+    def codec(self, id: str):
+        """The codec preset ``id``; for a coder id, the lossless codec with that coder (no pruner or quantizer)."""
+        if id in self.entries["codec"] or id not in self.entries["coder"]:
+            try:
+                return self.get("codec", id)
+            except UnknownComponentError:
+                raise UnknownComponentError(
+                    f"unknown codec id {id!r}; known codecs: {', '.join(self.ids('codec'))}; or a coder id for the "
+                    f"lossless codec with that coder: {', '.join(self.ids('coder'))}") from None
+        from .codec import CodecSpec
+
+        return CodecSpec(id=id, coder={"id": id}, description=f"lossless: zeros pruned, the exact distinct values, coder {id}")
+
     def create(self, kind: str, config: dict | str):
         """Instantiate a component from ``{"id": ..., **settings}`` or a bare id."""
         if isinstance(config, str):
@@ -203,12 +216,17 @@ def make_registry(builtins: bool = True, entry_points: bool = True, plugins: Ite
 
 
 _default: Registry | None = None
+_default_disable: tuple[str, ...] = ()
 
 
 def default_registry(disable: Iterable[str] | None = None) -> Registry:
-    """The registry of built-in and installed (entry-point) plugins, built on first use
-    (``disable``: plugins to skip, as :func:`make_registry`; heeded by the first call only)."""
-    global _default
-    if _default is None:
-        _default = make_registry(disable=disable)
+    """The registry of built-in and installed (entry-point) plugins, built on first use.
+
+    ``disable``: plugins to skip, as :func:`make_registry`; giving a different set
+    rebuilds it (the command line's ``--disable-plugin`` and ``--no-plugins``).
+    """
+    global _default, _default_disable
+    if _default is None or (disable is not None and tuple(sorted(disable)) != _default_disable):
+        _default_disable = tuple(sorted(disable or ()))
+        _default = make_registry(disable=_default_disable)
     return _default
