@@ -38,6 +38,7 @@ from pacbits.core.bounds import BoundReport, pac_bayes_report
 from pacbits.data import load_mnist
 from pacbits.evaluate import error_rate
 from pacbits.models import lenet5
+from pacbits.cli._common import print_json  # the one JSON document on stdout
 
 from . import lenet5 as pipeline
 from .bench_codecs import Candidate, candidates
@@ -88,7 +89,7 @@ def run(args) -> int:
                    threads=torch.get_num_threads())
     paths = write(rows, summary, args.out)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
         return 0
     print(markdown(rows, summary))
     print("wrote " + ", ".join(str(p) for p in paths))

@@ -28,6 +28,7 @@ from pacbits.evaluate import error_rate
 from pacbits.models import lenet5
 from pacbits.stochastic import batch_errors, kept_range, search_sigma
 from pacbits.train import batches, train
+from pacbits.cli._common import print_json  # the one JSON document on stdout
 
 DEFAULT_CODEC = "lenet5-paper"
 
@@ -271,7 +272,7 @@ def run(args) -> int:
     }
     (run.out / "report.json").write_text(json.dumps(result, indent=2) + "\n")
     if args.json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
         return 0
     print(packed.report.table(), "", robust.table(), "", table1(original_bits, packed.report.total_bits,
                                                                effective_bits, b["bound"]), sep="\n")

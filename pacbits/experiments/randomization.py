@@ -31,6 +31,7 @@ from pacbits.experiments.labels import randomize_labels
 from pacbits.experiments.randomization_report import markdown, plot
 from pacbits.models import lenet300_100
 from pacbits.train import batches, train
+from pacbits.cli._common import print_json  # the one JSON document on stdout
 
 SETTINGS = {
     "train_size": 8000,  # first examples of the MNIST training set
@@ -222,7 +223,7 @@ def run(args) -> int:
     table = markdown(result)
     (args.out / "randomization.md").write_text(table)
     plot(result, args.out)
-    print(json.dumps(result, indent=2) if args.json else table)
+    print_json(result) if args.json else print(table)
     return 0
 
 
