@@ -22,9 +22,9 @@ from pacbits.core import DecodeError, decompress
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "pacbits-plugin-example"
 PRESET = "magnitude-uniform-gamma"
-# PYTHONPATH: the pacbits under test (this checkout), whatever the environment has installed
+# the pacbits under test is this checkout's, whatever the environment has installed
 ENV = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1",
-       "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+       "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 
 
 def run(*argv, cwd=None, env=None, stderr=False):
@@ -111,7 +111,7 @@ def test_passes_the_conformance_kit(venv):
 
 
 def test_ranked_by_pacbits_bench(venv, tiny_lenet5, tiny_mnist_dir, tmp_path):
-    rows = json.loads(pacbits(venv[0], "bench", "--model", tiny_lenet5, "--data", tiny_mnist_dir, "--out", tmp_path,
+    rows = json.loads(pacbits(venv[0], "bench", "--weights", tiny_lenet5, "--data", tiny_mnist_dir, "--out", tmp_path,
                               "--json"))
     ranked = {r["codec"]: r for r in rows if r["bound"] is not None}
     assert ranked[PRESET]["source"] == "preset (pacbits_plugin_example)"
@@ -174,3 +174,14 @@ def test_broken_and_conflicting_plugins_beside_it_cost_one_warning_line_each(ven
     _, err = pacbits(python, "--disable-plugin", "broken-plugin", "--disable-plugin", "conflicting-plugin",
                      "plugins", env=env, stderr=True)
     assert "warning" not in err
+
+
+def test_its_quantizer_trains_in_reproduce(venv, tiny_mnist_dir, tmp_path):
+    rep = json.loads(pacbits(venv[0], "reproduce", "lenet5", "--codec", PRESET, "--data", tiny_mnist_dir,
+                             "--out", tmp_path, "--steps", "20,20,5", "--passes", "1", "--json"))
+    assert rep["codec"]["quantizer"]["id"] == "uniform" and rep["compressed_bits"] == 8 * (
+        tmp_path / "lenet5.pbits").stat().st_size
+    saved = torch.load(tmp_path / "quantized.pt", weights_only=True)
+    for name, w in saved.items():
+        if w.dim() >= 2:  # 10 % kept, on at most 16 levels
+            assert len(torch.unique(w[w != 0])) <= 16 and abs(float((w != 0).float().mean()) - 0.1) < 0.01, name

@@ -1,11 +1,10 @@
-"""``pacbits plugins``: every registered component, and the plugins that were skipped."""
-from pacbits.core import default_registry
-
+"""``pacbits plugins``: every registered component, model and data set, and the plugins that were skipped."""
 from ._common import add_json, print_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("plugins", help="list registered pruners, quantizers, coders and codecs, and skipped plugins")
+    p = sub.add_parser("plugins", help="list registered pruners, quantizers, coders, codecs, models and data sets, "
+                                       "and skipped plugins")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also each component's distribution and version, and its parameters with their defaults")
     add_json(p)
@@ -13,6 +12,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pacbits.core import default_registry
+
     reg = default_registry()
     rows = reg.listing(verbose=args.verbose)
     problems = [p.to_dict() for p in reg.problems]
