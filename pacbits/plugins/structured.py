@@ -34,11 +34,14 @@ Payload::
                  deltas minus 1 (q ones and a zero), then their b low bits each
       k          bit_width(numel + 1) bits
       -- only if k > 0:
+      skip       1 bit (if A > 1 or B > 1): the sets below; else the kept positions
+                 are one set of k of numel (plain CSR gaps), as when
+                 skipping would not pay (e.g. random masks: every row is used)
       sets       rows (if A > 1: |R| - 1 at bit_width(A) bits), columns (if B > 1:
                  likewise), kept cells (count k known); each set with 0 < k < n
                  adds a values table: t (5 bits), m - 1 (symbol alphabet size),
                  the symbol counts and the raw low bits of its large values
-      mode       1 bit if 0 < k < cells <= MAX_ROW_CELLS: row mode; then the cells'
+      mode       1 bit if skip and 0 < k < cells <= MAX_ROW_CELLS: row mode; then the cells'
                  table is the values table of the row counts minus 1
       Q table    u (1 bit, if r >= 2): Q under a uniform model; else the Q counts
     sets     if any table has two symbols or more, or in row mode: varint byte
@@ -56,7 +59,8 @@ payload without its ``indices`` bits is self-delimiting and fixes ``P``: see
 = the set tables, raw bits and the sets stream with its length; ``indices`` =
 the Q stream; ``padding`` = the field padding.
 
-Canonical: every choice is a function of the triplet, and ``decode`` re-encodes
+The encoder takes the skip bit, the row mode and Rice's parameter by comparing
+estimated lengths. Canonical: every choice is a function of the triplet, and ``decode`` re-encodes
 what it decoded and rejects a payload that is not exactly that code.
 """
 from __future__ import annotations
@@ -377,6 +381,38 @@ def _decode_categorical(coder, table: _ValuesTable, what: str) -> None:
     table.ranks = out
 
 
+def _grid_plan(a, b, c, rows, cols, cell, row_used, col_used) -> tuple[list, float]:
+    """What codes the used rows, used columns and the kept cells of their grid, and its estimated bits."""
+    plan, cost = [], 0.0
+    for used, size in ((np.flatnonzero(row_used), a), (np.flatnonzero(col_used), b)):
+        if size > 1:
+            plan.append(("field", used.size - 1, bit_width(size)))
+            cost += bit_width(size)
+            v = _set_values(used, size)
+            if v is not None:
+                plan.append(("values", v))
+                cost += v.cost()
+    width = int(col_used.sum()) * c
+    cells = (np.cumsum(row_used) - 1)[rows] * width + (np.cumsum(col_used) - 1)[cols] * c + cell
+    n_cells = int(row_used.sum()) * width
+    flat = _set_values(cells, n_cells)
+    if flat is None:
+        return plan, cost
+    if n_cells <= MAX_ROW_CELLS:
+        grid = np.zeros(n_cells, bool)
+        grid[cells] = True
+        grid = grid.reshape(-1, width)
+        counts = _Values.of(grid.sum(1) - 1, width)
+        bits, probs = _row_probabilities(grid)
+        row_cost = counts.cost() + _row_cost(bits, probs)
+        row_mode = row_cost < flat.cost()
+        plan.append(("field", int(row_mode), 1))
+        cost += 1
+        if row_mode:
+            return plan + [("values", counts), ("bernoulli", bits, probs)], cost + row_cost
+    return plan + [("values", flat)], cost + flat.cost()
+
+
 class StructuredCoder(Coder):
     """Empty rows and columns skipped, the kept cells coded inside the rest (see the module doc)."""
 
@@ -415,37 +451,29 @@ class StructuredCoder(Coder):
     @staticmethod
     def _put_positions(w: _Writer, t: Triplet, segments: list) -> None:
         a, b, c = view(t.shape)
+        if a == 1 and b <= 1:
+            return  # one weight, kept
         rows, rest = np.divmod(t.positions, b * c)
         cols, cell = np.divmod(rest, c)
         row_used = np.bincount(rows, minlength=a) > 0
         col_used = np.bincount(cols, minlength=b) > 0
-        used_rows, used_cols = np.flatnonzero(row_used), np.flatnonzero(col_used)
-        for count, used, size in ((used_rows.size, used_rows, a), (used_cols.size, used_cols, b)):
-            if size > 1:
-                w.put(count - 1, bit_width(size))
-                v = _set_values(used, size)
-                if v is not None:
-                    v.put(w, segments)
-        width = used_cols.size * c
-        cells = (np.cumsum(row_used) - 1)[rows] * width + (np.cumsum(col_used) - 1)[cols] * c + cell
-        n_cells = used_rows.size * width
-        flat = _set_values(cells, n_cells)
-        if flat is None:
+        whole = _set_values(t.positions, t.numel)
+        skip = False  # if every row and column is used and the row mode is out, the sets only add counts
+        if not (row_used.all() and col_used.all() and row_used.size * col_used.size * c > MAX_ROW_CELLS):
+            plan, cost = _grid_plan(a, b, c, rows, cols, cell, row_used, col_used)
+            skip = cost < (whole.cost() if whole is not None else 0)
+        w.put(int(skip), 1)
+        if not skip:
+            if whole is not None:
+                whole.put(w, segments)
             return
-        if n_cells <= MAX_ROW_CELLS:
-            grid = np.zeros(n_cells, bool)
-            grid[cells] = True
-            grid = grid.reshape(used_rows.size, width)
-            counts = _Values.of(grid.sum(1) - 1, width)
-            bits, probs = _row_probabilities(grid)
-            row_mode = counts.cost() + _row_cost(bits, probs) < flat.cost()
-            w.put(int(row_mode), 1)
-            if row_mode:
-                counts.put(w, segments)
-                if bits.size:
-                    segments.append(("bernoulli", bits, probs))
-                return
-        flat.put(w, segments)
+        for item in plan:
+            if item[0] == "field":
+                w.put(item[1], item[2])
+            elif item[0] == "values":
+                item[1].put(w, segments)
+            elif item[1].size:
+                segments.append(item)
 
     def decode(self, payload: bytes, shape: tuple[int, ...]) -> Triplet:
         what = f"{self.id} payload"
@@ -470,17 +498,22 @@ class StructuredCoder(Coder):
         if not r:
             raise DecodeError(f"{what}: kept weights but an empty codebook")
         a, b, c = view(shape)
-        n_rows = fr.read_int(bit_width(a)) + 1 if a > 1 else 1
-        if n_rows > min(a, k):
-            raise DecodeError(f"{what}: {n_rows} used rows")
-        row_table = _set_table(fr, a, n_rows)
-        n_cols = fr.read_int(bit_width(b)) + 1 if b > 1 else 1
-        width = n_cols * c
-        if n_cols > min(b, k) or k > n_rows * width:
-            raise DecodeError(f"{what}: set counts exceed the tensor")
-        col_table = _set_table(fr, b, n_cols)
-        n_cells = n_rows * width
-        row_mode = bool(k < n_cells <= MAX_ROW_CELLS and fr.read_int(1))
+        skip = bool(fr.read_int(1)) if a > 1 or b > 1 else False
+        if skip:
+            n_rows = fr.read_int(bit_width(a)) + 1 if a > 1 else 1
+            if n_rows > min(a, k):
+                raise DecodeError(f"{what}: {n_rows} used rows")
+            row_table = _set_table(fr, a, n_rows)
+            n_cols = fr.read_int(bit_width(b)) + 1 if b > 1 else 1
+            width = n_cols * c
+            if n_cols > min(b, k) or k > n_rows * width:
+                raise DecodeError(f"{what}: set counts exceed the tensor")
+            col_table = _set_table(fr, b, n_cols)
+            n_cells = n_rows * width
+        else:
+            row_table = col_table = None
+            n_rows, n_cols, width, n_cells = 1, n, n, n
+        row_mode = bool(skip and k < n_cells <= MAX_ROW_CELLS and fr.read_int(1))
         cell_table = _ValuesTable(fr, width, n_rows) if row_mode else _set_table(fr, n_cells, k)
         uniform = fr.read_int(1) if r >= 2 else 0
         q_used, q_counts = (None, None) if uniform or r < 2 else read_counts(fr, k, r)
@@ -498,13 +531,16 @@ class StructuredCoder(Coder):
                     cells = _decode_rows(coder, counts, width)
                 if not coder.is_empty():
                     raise DecodeError(f"{what}: sets stream has bits left over")
-        used_rows = _set_members(fr, row_table, a, n_rows)
-        used_cols = _set_members(fr, col_table, b, n_cols)
         if not row_mode:
             cells = _set_members(fr, cell_table, n_cells, k)
-        row_rank, rest = np.divmod(cells, width)
-        col_rank, cell = np.divmod(rest, c)
-        pos = (used_rows[row_rank] * b + used_cols[col_rank]) * c + cell
+        if skip:
+            used_rows = _set_members(fr, row_table, a, n_rows)
+            used_cols = _set_members(fr, col_table, b, n_cols)
+            row_rank, rest = np.divmod(cells, width)
+            col_rank, cell = np.divmod(rest, c)
+            pos = (used_rows[row_rank] * b + used_cols[col_rank]) * c + cell
+        else:
+            pos = cells
         q_data = streams.take(streams.remaining)
         if r < 2:
             if q_data:
