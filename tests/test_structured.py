@@ -117,11 +117,19 @@ def test_negative_zero_entry_is_not_the_implicit_zero():
     assert CODER.decode(pb, (4,)).equals(b)
 
 
-def test_every_single_bit_flip_is_an_error_or_canonical():
-    # Canonical decoding: whatever decodes re-encodes to exactly those bytes.
+def flip_cases():
     rng = np.random.default_rng(4)
     pos = np.sort(rng.choice(600, 60, replace=False))
-    t = Triplet.build((20, 30), pos, np.linspace(-1, 1, 8).astype(np.float16), rng.integers(0, 8, 60))
+    yield Triplet.build((20, 30), pos, np.linspace(-1, 1, 8).astype(np.float16), rng.integers(0, 8, 60))
+    lenet = {rec.name: t for rec, t in lenet5_records()}
+    yield lenet["conv1.weight"]  # row mode
+    yield lenet["conv1.bias"]
+
+
+@pytest.mark.parametrize("case", [0, 1, 2])
+def test_every_single_bit_flip_is_an_error_or_canonical(case):
+    # Canonical decoding: whatever decodes re-encodes to exactly those bytes.
+    t = list(flip_cases())[case]
     payload = CODER.encode(t).payload
     for i in range(8 * len(payload)):
         flipped = bytearray(payload)

@@ -60,8 +60,11 @@ payload without its ``indices`` bits is self-delimiting and fixes ``P``: see
 the Q stream; ``padding`` = the field padding.
 
 The encoder takes the skip bit, the row mode and Rice's parameter by comparing
-estimated lengths. Canonical: every choice is a function of the triplet, and ``decode`` re-encodes
-what it decoded and rejects a payload that is not exactly that code.
+estimated lengths. Canonical: every choice is a function of the triplet; ``decode``
+recomputes the fields of what it decoded (everything but the ANS streams) and
+rejects a payload whose fields differ, and each stream must decode exactly to the
+empty coder state with its last byte nonzero (ANS decoding inverts encoding), its
+length varint in shortest form. So a payload that decodes is its triplet's code.
 """
 from __future__ import annotations
 
@@ -71,11 +74,11 @@ import constriction
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, DecodeError, EncodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import Reader, bit_width, block
+from pacbits.core.bitio import Reader, bit_width, block, uvarint
 
 from . import gaps as G
 from .bitfields import FieldReader, pack_fields
-from .csr_arithmetic import MAX_ALPHABET, _decode_stream, _guard, _q_uniform, _Stream, ans_decode
+from .csr_arithmetic import MAX_ALPHABET, _decode_stream, _guard, _q_uniform, ans_decode, ans_encode
 from .histogram import read_counts, split_bits, split_fields
 
 MAX_R = 1 << 24
@@ -216,32 +219,35 @@ class _Values:
     t: int
     m: int
     width: int  # of the m - 1 field
-    stream: _Stream
+    counts: np.ndarray  # of the used symbols
+    table: tuple[np.ndarray, np.ndarray]  # the count table's (values, widths)
     low: np.ndarray
     low_bits: np.ndarray
-    ranks: np.ndarray
+    ranks: np.ndarray  # of the symbols among the used ones
 
     @classmethod
     def of(cls, values: np.ndarray, limit: int) -> "_Values":
         tm = G.choose_t(values, split_bits)
         sym, low, low_bits = G.to_symbols(values, tm)
         m = int(sym.max()) + 1
-        stream = _Stream(sym, m)
-        ranks = (np.cumsum(np.bincount(sym, minlength=m) > 0) - 1)[sym]
-        return cls(tm, m, bit_width(G.alphabet_size(limit - 1, tm)), stream, low, low_bits, ranks)
+        hist = np.bincount(sym, minlength=m)
+        used = np.flatnonzero(hist)
+        ranks = (np.cumsum(hist > 0) - 1)[sym]
+        return cls(tm, m, bit_width(G.alphabet_size(limit - 1, tm)), hist[used], split_fields(used, hist[used], m),
+                   low, low_bits, ranks)
 
     def cost(self) -> float:
         """Estimated bits: fields plus the ideal length of the stream."""
-        c = self.stream.counts
-        return 5 + self.width + self.stream.table_bits + int(self.low_bits.sum()) + float(np.sum(c * np.log2(c.sum() / c)))
+        c = self.counts
+        return 5 + self.width + int(self.table[1].sum()) + int(self.low_bits.sum()) + float(np.sum(c * np.log2(c.sum() / c)))
 
     def put(self, w: _Writer, segments: list) -> None:
         w.put(self.t, 5)
         w.put(self.m - 1, self.width)
-        w.put(*self.stream.fields, "positions")
+        w.put(*self.table, "positions")
         w.put(self.low, self.low_bits, "positions")
-        if self.stream.counts.size > 1:
-            segments.append(("categorical", self.ranks, self.stream.counts))
+        if self.counts.size > 1:
+            segments.append(("categorical", self.ranks, self.counts))
 
 
 class _ValuesTable:
@@ -419,6 +425,10 @@ class StructuredCoder(Coder):
     id = "csr-structured"
 
     def encode(self, t: Triplet) -> Encoded:
+        return self._encode(t, streams=True)
+
+    def _encode(self, t: Triplet, streams: bool) -> "Encoded | bytes":
+        """The payload, or with ``streams=False`` only its fields (for the decoder's canonical check)."""
         t.validate()
         n, k, r = t.numel, t.k, t.r
         if n >= G.MAX_NUMEL:
@@ -434,14 +444,22 @@ class StructuredCoder(Coder):
         if k:
             segments = []
             self._put_positions(w, t, segments)
-            sets = block(_ans_segments(segments)) if segments else b""
             uniform = r >= 2 and _q_uniform(t)
             if r >= 2:
                 w.put(int(uniform), 1)
-            qs = _Stream(t.indices, r, with_table=not uniform)
-            w.put(*qs.fields)
-            q_data = qs.payload
+            hist = t.counts()
+            used = np.flatnonzero(hist)
+            if not uniform:
+                w.put(*split_fields(used, hist[used], r))
+            if streams:
+                sets = block(_ans_segments(segments)) if segments else b""
+                if uniform:
+                    q_data = ans_encode(t.indices, np.ones(r))
+                elif used.size > 1:
+                    q_data = ans_encode((np.cumsum(hist > 0) - 1)[t.indices], hist[used])
         fields, nbits = w.pack()
+        if not streams:
+            return fields
         payload = fields + sets + q_data
         bits = BitBreakdown(header=w.bits("header"), codebook=w.bits("codebook"),
                             positions=w.bits("positions") + 8 * len(sets), indices=8 * len(q_data),
@@ -472,13 +490,14 @@ class StructuredCoder(Coder):
                 w.put(item[1], item[2])
             elif item[0] == "values":
                 item[1].put(w, segments)
-            elif item[1].size:
-                segments.append(item)
+            else:
+                segments.append(item)  # row mode: at least one decision (a row with 0 < count < width)
 
     def decode(self, payload: bytes, shape: tuple[int, ...]) -> Triplet:
         what = f"{self.id} payload"
-        t = self._decode(payload, tuple(shape), what)
-        if self.encode(t).payload != payload:
+        t, fields_end = self._decode(payload, tuple(shape), what)
+        # The streams decoded exactly (ANS is a bijection); the fields must be the triplet's own.
+        if fields_end != len(fields := self._encode(t, streams=False)) or payload[:fields_end] != fields:
             raise DecodeError(f"{what}: not the canonical code of the triplet it decodes to")
         return t
 
@@ -494,7 +513,10 @@ class StructuredCoder(Coder):
         if k > n:
             raise DecodeError(f"{what}: {k} kept weights in a tensor of {n}")
         if not k:
-            return Triplet.decoded(shape, np.zeros(0, np.int64), cb, np.zeros(0, np.int64))
+            end = fr.end()
+            if end != len(payload):
+                raise DecodeError(f"{what}: {len(payload) - end} trailing bytes")
+            return Triplet.decoded(shape, np.zeros(0, np.int64), cb, np.zeros(0, np.int64)), end
         if not r:
             raise DecodeError(f"{what}: kept weights but an empty codebook")
         a, b, c = view(shape)
@@ -517,11 +539,15 @@ class StructuredCoder(Coder):
         cell_table = _ValuesTable(fr, width, n_rows) if row_mode else _set_table(fr, n_cells, k)
         uniform = fr.read_int(1) if r >= 2 else 0
         q_used, q_counts = (None, None) if uniform or r < 2 else read_counts(fr, k, r)
-        streams = Reader(payload[fr.end():], what)
+        fields_end = fr.end()
+        streams = Reader(payload[fields_end:], what)
         tables = [tb for tb in (row_table, col_table, cell_table) if tb is not None and tb.streamed]
         with _guard(DecodeError, what):
             if tables or row_mode:
-                coder = _stream_decoder(streams.block(), what)
+                data = streams.block()
+                if streams.pos != len(uvarint(len(data))) + len(data):
+                    raise DecodeError(f"{what}: sets stream length not in its shortest form")
+                coder = _stream_decoder(data, what)
                 for tb in tables:
                     _decode_categorical(coder, tb, what)
                 if row_mode:
@@ -550,7 +576,7 @@ class StructuredCoder(Coder):
             idx = ans_decode(q_data, np.ones(r), k, what + " (indices)")
         else:
             idx = _decode_stream(q_data, q_used, q_counts, k, what + " (indices)")
-        return Triplet.decoded(shape, pos, cb, idx)
+        return Triplet.decoded(shape, pos, cb, idx), fields_end
 
     def index_prior(self, t: Triplet) -> np.ndarray | None:
         """``counts / k`` from the coded Q table, or uniform when Q is coded without one."""
