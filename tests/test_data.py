@@ -78,8 +78,8 @@ def test_read_idx_round_trip(tmp_path_factory, a, gz):
     (b"\x00\x00\x08\x02" + struct.pack(">2I", 2, 3) + b"12345", "truncated"),
     (b"\x00\x00\x0c\x01" + struct.pack(">I", 2) + b"1234567", "truncated"),  # int32: 8 bytes needed
     (b"\x00\x00\x08\x01" + struct.pack(">I", 2) + b"abc", "extra bytes"),
-    # A header claiming ~2^96 bytes: must fail as truncated, without trying to allocate them.
-    (b"\x00\x00\x08\x03" + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1) + b"x", "truncated"),
+    # A header claiming ~2^96 bytes: refused from the header, without trying to allocate them.
+    (b"\x00\x00\x08\x03" + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1) + b"x", "too large"),
 ])
 @pytest.mark.parametrize("suffix", ["", ".gz"])
 def test_read_idx_malformed(tmp_path, data, message, suffix):

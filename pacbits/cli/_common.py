@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from pacbits.core import ConfigError, PacbitsError
+from pacbits.core import PacbitsError, container
+from pacbits.core.limits import load_json
 
 
 def add_json(p) -> None:
@@ -32,15 +33,17 @@ def print_json(obj) -> None:
 
 
 def parse_json_arg(text: str | None, what: str) -> dict:
+    """A JSON object argument (depth and numbers limited, :func:`pacbits.core.limits.load_json`)."""
     if text is None:
         return {}
-    try:
-        obj = json.loads(text)
-    except ValueError as e:
-        raise ConfigError(f"{what} is not valid JSON: {e}") from None
-    if not isinstance(obj, dict):
-        raise ConfigError(f"{what} must be a JSON object, got {type(obj).__name__}")
-    return obj
+    return load_json(text, what)
+
+
+def read_input(path: Path) -> bytes:
+    """The bytes of an input file; a missing file or a folder is a one-line error."""
+    if not path.is_file():
+        raise PacbitsError(f"{path}: no such file")
+    return path.read_bytes()
 
 
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -56,4 +59,21 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise PacbitsError(f"{path}: expected a state_dict (a dict of names to tensors)")
+    for name, t in obj.items():
+        check_tensor(t, f"{path}: tensor {name!r}")
     return obj
+
+
+def check_tensor(t: torch.Tensor, what: str) -> None:
+    """Refuse tensor kinds pacbits cannot code, and views that claim more elements than their storage holds."""
+    if t.layout != torch.strided:
+        raise PacbitsError(f"{what} has layout {t.layout}; only dense (strided) tensors can be coded: use .to_dense()")
+    if t.device.type != "cpu":
+        raise PacbitsError(f"{what} is on device {t.device.type!r} and holds no data here; save real CPU tensors")
+    if t.dtype not in container.DTYPES:
+        raise PacbitsError(f"{what} has dtype {t.dtype}; pacbits codes {', '.join(map(str, container.DTYPES))}")
+    need = t.numel() * t.element_size()
+    have = t.untyped_storage().nbytes()
+    if need > have:
+        raise PacbitsError(f"{what} is a view of {t.numel()} elements over {have} bytes of storage (e.g. expand); "
+                           "save it with .contiguous() if you mean it")

@@ -14,6 +14,7 @@ from ._common import add_json, print_json
 
 #: bits per unit; "B" is a byte, and a bare "b" is refused as ambiguous
 UNITS = {"bits": 1, "bit": 1, "B": 8, "KiB": 8 * 1024, "MiB": 8 * 1024**2}
+MAX_EXPONENT = 400  # larger sizes overflow a bound's floats anyway; refused before any big-number work
 _SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\s*([A-Za-z]*)\s*")
 
 
@@ -27,7 +28,10 @@ def parse_size(text: str) -> int:
     if factor is None:
         raise ConfigError(f"--size unit {unit!r} is not one of {', '.join(UNITS)}" if unit else
                           f"--size {text!r} needs a unit: one of {', '.join(UNITS)}")
-    value = Fraction(m.group(1)) * Fraction(10) ** int(m.group(2) or 0) * factor
+    exponent = int(m.group(2) or 0)
+    if abs(exponent) > MAX_EXPONENT:
+        raise ConfigError(f"--size {text!r}: exponent {exponent} is out of range (|e| <= {MAX_EXPONENT})")
+    value = Fraction(m.group(1)) * Fraction(10) ** exponent * factor
     return math.ceil(value)
 
 

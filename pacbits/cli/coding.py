@@ -7,8 +7,20 @@ import torch
 
 from pacbits.codecs.presets import DEFAULT_CODEC
 from pacbits.core import Codec, CodecSpec, decompress, default_registry, inspect
+from pacbits.core.files import check_output, write_atomic
+from pacbits.core.limits import MAX_SIZE, format_size, parse_size
 
-from ._common import add_json, load_state_dict, parse_json_arg, print_json
+from ._common import add_json, load_state_dict, parse_json_arg, print_json, read_input
+
+
+def add_force(p) -> None:
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
+
+
+def add_max_size(p) -> None:
+    p.add_argument("--max-size", type=parse_size, default=MAX_SIZE, metavar="SIZE",
+                   help=f"decoding budget: refuse a stream whose tensors take more than SIZE bytes in all "
+                        f"(default {format_size(MAX_SIZE)}; e.g. 16GiB)")
 
 
 def register(sub) -> None:
@@ -17,16 +29,20 @@ def register(sub) -> None:
     p.add_argument("--codec", default=DEFAULT_CODEC, help=f"codec preset id (default {DEFAULT_CODEC})")
     p.add_argument("--config", help="JSON codec config overriding the preset, e.g. '{\"coder\": {\"id\": \"fixed\"}}'")
     p.add_argument("-o", "--output", type=Path, required=True)
+    add_force(p)
     add_json(p)
     p.set_defaults(func=run_compress)
 
     p = sub.add_parser("decompress", help="decode a .pbits bitstream into a state_dict checkpoint")
     p.add_argument("bitstream", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True)
+    add_force(p)
+    add_max_size(p)
     p.set_defaults(func=run_decompress)
 
     p = sub.add_parser("inspect", help="print the per-tensor bit breakdown of a .pbits bitstream")
     p.add_argument("bitstream", type=Path)
+    add_max_size(p)
     add_json(p)
     p.set_defaults(func=run_inspect)
 
@@ -43,18 +59,21 @@ def _show(report, as_json: bool) -> None:
 
 
 def run_compress(args) -> int:
+    check_output(args.output, args.force, [args.state_dict])  # before the work, and again when writing
     codec = codec_from_args(args.codec, args.config)
     out = codec.compress(load_state_dict(args.state_dict))
-    args.output.write_bytes(out.data)
+    write_atomic(args.output, out.data, args.force, [args.state_dict])
     _show(out.report, args.json)
     return 0
 
 
 def run_decompress(args) -> int:
-    torch.save(decompress(args.bitstream.read_bytes()), args.output)
+    check_output(args.output, args.force, [args.bitstream])
+    state_dict = decompress(read_input(args.bitstream), max_size=args.max_size)
+    write_atomic(args.output, lambda f: torch.save(state_dict, f), args.force, [args.bitstream])
     return 0
 
 
 def run_inspect(args) -> int:
-    _show(inspect(args.bitstream.read_bytes()), args.json)
+    _show(inspect(read_input(args.bitstream), max_size=args.max_size), args.json)
     return 0

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from . import container
+from . import container, limits
 from .errors import ConfigError, DecodeError, EncodeError, PacbitsError, PluginError
 from .interfaces import Coder, Pruner, Quantizer
 from .registry import Registry, default_registry
@@ -127,7 +127,10 @@ class Codec:
     """A pruner (optional), a quantizer (optional) and a coder, applied to a ``state_dict``.
 
     Without a quantizer, the codebook is the exact set of distinct kept values
-    (lossless). One-shot pruners run here; for training-time pruners the tensor's
+    (lossless). A codebook is rounded to its tensor's dtype (a float32 codebook
+    for a float16 tensor, say), so the report describes exactly the model that
+    :func:`decompress` returns; a rounded value its codebook dtype cannot hold
+    (a bfloat16 weight in a float16 codebook) is an :class:`EncodeError`. One-shot pruners run here; for training-time pruners the tensor's
     zeros are its pruned positions.
     """
 
@@ -190,7 +193,8 @@ class Codec:
             else:
                 codebook, idx = np.unique(values.numpy(), return_inverse=True)
             try:
-                out[name] = Triplet.build(tuple(w.shape), pos.numpy(), np.asarray(codebook), idx)
+                codebook = _round_codebook(np.asarray(codebook), w.dtype)
+                out[name] = Triplet.build(tuple(w.shape), pos.numpy(), codebook, idx)
             except EncodeError as e:
                 raise EncodeError(f"tensor {name!r}: {e}") from None
         return out
@@ -222,43 +226,60 @@ class Codec:
         return Compressed(data, report)
 
 
-def decompress(data: bytes, registry: Registry | None = None, max_numel: int = container.MAX_NUMEL) -> dict[str, torch.Tensor]:
-    """Decode a bitstream to a ``state_dict``; malformed input raises :class:`DecodeError`."""
-    reg = registry or default_registry()
+def decompress(data: bytes, registry: Registry | None = None, max_numel: int = container.MAX_NUMEL,
+               max_size: int = limits.MAX_SIZE) -> dict[str, torch.Tensor]:
+    """Decode a bitstream to a ``state_dict``; malformed input raises :class:`DecodeError`.
+
+    ``max_size`` is the decoding budget: the bytes of all decoded tensors together.
+    """
     out = {}
-    for rec in container.read(data, max_numel):
-        if rec.coder is None:
-            out[rec.name] = container.from_raw(rec.payload, rec.shape, rec.dtype)
-            continue
-        if rec.dtype not in _CODABLE:
-            raise DecodeError(f"tensor {rec.name!r}: coded tensors must be floating, stream says {rec.dtype}")
-        t = decode_triplet(_coder_from_record(reg, rec), rec.payload, rec.shape)
-        out[rec.name] = torch.from_numpy(t.dense()).to(rec.dtype)
+    for rec, t, _, _ in _decode(data, registry, max_numel, max_size):
+        out[rec.name] = container.from_raw(rec.payload, rec.shape, rec.dtype) if t is None else \
+            torch.from_numpy(t.dense()).to(rec.dtype)
     return out
 
 
-def inspect(data: bytes, registry: Registry | None = None, max_numel: int = container.MAX_NUMEL) -> CodecReport:
-    """The bit breakdown of a stream, recovered by decoding and re-encoding each tensor.
-
-    Codes are deterministic and injective, so re-encoding reproduces each payload;
-    a payload that does not is reported as a :class:`DecodeError`.
-    """
-    reg = registry or default_registry()
-    records = container.read(data, max_numel)
-    parts, coders = [], {}
-    for rec in records:
-        if rec.coder is None:
+def inspect(data: bytes, registry: Registry | None = None, max_numel: int = container.MAX_NUMEL,
+            max_size: int = limits.MAX_SIZE) -> CodecReport:
+    """The bit breakdown of a stream, recovered by decoding and re-encoding each tensor."""
+    decoded = list(_decode(data, registry, max_numel, max_size))
+    records, parts, coders = [], [], {}
+    for rec, t, bits, coder in decoded:
+        if t is None:
             container.from_raw(rec.payload, rec.shape, rec.dtype)
-            parts.append((BitBreakdown(side=8 * len(rec.payload)), None))
-            continue
-        coder = coders[rec.name] = _coder_from_record(reg, rec)
-        t = decode_triplet(coder, rec.payload, rec.shape)
-        enc = coder.encode(t)
-        if enc.payload != rec.payload:
-            raise DecodeError(f"tensor {rec.name!r}: payload is not the canonical code of what it decodes to")
-        parts.append((enc.bits, t))
+            bits = BitBreakdown(side=8 * len(rec.payload))
+        else:
+            coders[rec.name] = coder
+        records.append(rec)
+        parts.append((bits, t))
     _, layout = container.write(records)
     return _report(records, parts, layout, coders)
+
+
+def _decode(data: bytes, registry: Registry | None, max_numel: int, max_size: int):
+    """Yield ``(record, triplet or None, bits, coder)`` for each record of a checked stream.
+
+    Every coded payload must be the canonical code of what it decodes to (codes are
+    deterministic and injective, so re-encoding reproduces it), and its codebook
+    finite and exact in the tensor's dtype: what a compressor could have written.
+    """
+    reg = registry or default_registry()
+    for rec in container.read(data, max_numel, max_size):
+        if rec.coder is None:
+            yield rec, None, None, None
+            continue
+        if rec.dtype not in _CODABLE:
+            raise DecodeError(f"tensor {rec.name!r}: coded tensors must be floating, stream says {rec.dtype}")
+        coder = _coder_from_record(reg, rec)
+        t = decode_triplet(coder, rec.payload, rec.shape)
+        limits.check_representable(t.codebook, rec.dtype, f"tensor {rec.name!r}: codebook")
+        try:
+            enc = coder.encode(t)
+        except PacbitsError as e:
+            raise DecodeError(f"tensor {rec.name!r}: decodes to a triplet its coder cannot encode: {e}") from None
+        if enc.payload != rec.payload:
+            raise DecodeError(f"tensor {rec.name!r}: payload is not the canonical code of what it decodes to")
+        yield rec, t, enc.bits, coder
 
 
 def _report(records, parts, layout: container.Layout, coders: dict) -> CodecReport:
@@ -313,6 +334,22 @@ def decode_triplet(coder: Coder, payload: bytes, shape: tuple[int, ...]) -> Trip
     except EncodeError as e:
         raise DecodeError(f"coder {coder.id!r} decoded an invalid triplet: {e}") from None
     return t
+
+
+def _round_codebook(codebook: np.ndarray, dtype: torch.dtype) -> np.ndarray:
+    """``codebook`` rounded to the tensor's ``dtype``, kept in its own dtype; EncodeError if it cannot be."""
+    if codebook.dtype not in (np.float32, np.float16) or not np.all(np.isfinite(codebook)):
+        return codebook  # Triplet.build names the problem
+    x = torch.from_numpy(codebook.astype(np.float64))
+    rounded = x.to(dtype).to(torch.float64)
+    if torch.equal(rounded, x):
+        return codebook
+    with np.errstate(over="ignore"):
+        out = rounded.numpy().astype(codebook.dtype)
+    if not np.all(np.isfinite(rounded.numpy())) or not np.array_equal(out.astype(np.float64), rounded.numpy()):
+        raise EncodeError(f"a {codebook.dtype} codebook cannot hold this {dtype} tensor's values exactly; "
+                          f"use a float32 codebook (quantizer dtype)")
+    return out
 
 
 def _check_state_dict(state_dict) -> None:

@@ -3,11 +3,18 @@
 ``get_config()`` returns ``{"id": ..., **init_kwargs}``; ``from_config(cfg)`` rebuilds
 the component. A subclass keeps each ``__init__`` argument as an attribute of the
 same name, so the base class can read the config back.
+
+``from_config`` checks each setting against the type of its ``__init__``
+default before the constructor sees it (a bool default takes only ``true`` or
+``false``, an int default only integers, a float default finite numbers, a str
+default strings, a tuple default lists), so a config from a command line or a
+bitstream fails with :class:`ConfigError`, not inside the component.
 """
 from __future__ import annotations
 
 import inspect
 import json
+import math
 from typing import Any, ClassVar
 
 from .errors import ConfigError
@@ -32,9 +39,15 @@ class Component:
         cid = cfg.pop("id", cls.id)
         if cid != cls.id:
             raise ConfigError(f"config is for {cid!r}, not {cls.id!r}")
+        params = inspect.signature(cls.__init__).parameters
+        for name, value in cfg.items():
+            if name in params:
+                _check_type(cls, name, value, params[name].default)
         try:
             return cls(**cfg)
-        except TypeError as e:
+        except (TypeError, ValueError, OverflowError) as e:  # ConfigError is a ValueError
+            if isinstance(e, ConfigError):
+                raise
             raise ConfigError(f"bad config for {cls.kind} {cls.id!r}: {e}") from None
 
     def config_json(self) -> str:
@@ -44,3 +57,22 @@ class Component:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "id")
         return f"{type(self).__name__}({args})"
+
+
+def _check_type(cls, name: str, value, default) -> None:
+    """Refuse ``value`` unless it has the JSON type of ``default`` (None and dict defaults: anything)."""
+    if isinstance(default, bool):
+        ok, want = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        want = "a finite number"
+    elif isinstance(default, str):
+        ok, want = isinstance(value, str), "a string"
+    elif isinstance(default, (tuple, list)):
+        ok, want = isinstance(value, (tuple, list)), "a list"
+    else:
+        return
+    if not ok:
+        raise ConfigError(f"{cls.kind} {cls.id!r}: {name} must be {want}, got {value!r}")

@@ -13,11 +13,14 @@ Layout (integers are unsigned LEB128 varints unless noted)::
 ``block(x)`` is ``len(x)`` followed by ``x``. Raw side information is the tensor's
 bytes in little-endian order. Reading checks the CRC first, then every length
 against the bytes left, so malformed input ends in :class:`DecodeError` and no
-allocation exceeds the input size, except dense tensors, capped by ``max_numel``.
+allocation exceeds the input size. Coder configs must be JSON objects (depth
+and numbers limited, :func:`~pacbits.core.limits.load_json`); a shape counts
+every dimension against ``max_numel``, zeros included; and the tensors of one
+stream may decode to at most ``max_size`` bytes in all (the decoding budget,
+checked here, before any payload is decoded).
 """
 from __future__ import annotations
 
-import json
 import math
 import struct
 import zlib
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from .bitio import Reader, block, uvarint
+from . import limits
 from .errors import DecodeError, EncodeError
 
 MAGIC = b"PBIT"
@@ -90,8 +94,11 @@ def write(records: list[Record]) -> tuple[bytes, Layout]:
     return data, Layout(8 * (len(head) + 4), tuple(header_bits))
 
 
-def read(data: bytes, max_numel: int = MAX_NUMEL) -> list[Record]:
-    """Parse and check a stream; every malformed input raises :class:`DecodeError`."""
+def read(data: bytes, max_numel: int = MAX_NUMEL, max_size: int = limits.MAX_SIZE) -> list[Record]:
+    """Parse and check a stream; every malformed input raises :class:`DecodeError`.
+
+    ``max_size`` caps ``sum(numel * itemsize)`` over the records (the decoded bytes).
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DecodeError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
@@ -107,10 +114,7 @@ def read(data: bytes, max_numel: int = MAX_NUMEL) -> list[Record]:
     coders = []
     for _ in range(rd.uvarint(rd.remaining)):
         coders.append((_text(rd.block()), _text(rd.block())))
-        try:
-            json.loads(coders[-1][1])
-        except ValueError:
-            raise DecodeError(f"coder {coders[-1][0]!r} has a config that is not JSON") from None
+        limits.load_json(coders[-1][1], f"coder {coders[-1][0]!r}: config", DecodeError)
     records, seen = [], set()
     for _ in range(rd.uvarint(rd.remaining)):
         name = _text(rd.block())
@@ -121,12 +125,12 @@ def read(data: bytes, max_numel: int = MAX_NUMEL) -> list[Record]:
         if code >= len(DTYPES):
             raise DecodeError(f"tensor {name!r}: unknown dtype code {code}")
         shape = tuple(rd.uvarint(max_numel) for _ in range(rd.uvarint(MAX_NDIM)))
-        if math.prod(shape) > max_numel:
-            raise DecodeError(f"tensor {name!r}: shape {shape} exceeds max_numel={max_numel}")
+        limits.numel(shape, max_numel, f"tensor {name!r}")
         cref = rd.uvarint(len(coders))
         payload = rd.block()
         records.append(Record(name, shape, DTYPES[code], coders[cref - 1] if cref else None, payload))
     rd.expect_end()
+    limits.check_budget([(r.name, math.prod(r.shape) * limits.itemsize(r.dtype)) for r in records], max_size)
     return records
 
 
@@ -161,4 +165,7 @@ def from_raw(payload: bytes, shape: tuple[int, ...], dtype: torch.dtype) -> torc
         if raw.max() > 1:
             raise DecodeError("bool side tensor holds a byte other than 0 or 1")
         return raw.to(torch.bool).reshape(shape)
-    return raw.view(dtype).reshape(shape).clone()
+    out = raw.view(dtype).reshape(shape)
+    if out.is_floating_point() and not bool(torch.isfinite(out).all()):
+        raise DecodeError(f"side tensor of dtype {dtype} holds NaN or Inf, which compress refuses to code")
+    return out

@@ -111,8 +111,8 @@ class Registry:
         """Instantiate a component from ``{"id": ..., **settings}`` or a bare id."""
         if isinstance(config, str):
             config = {"id": config}
-        if not isinstance(config, dict) or "id" not in config:
-            raise ConfigError(f"a {kind} config must be a dict with an 'id', got {config!r}")
+        if not isinstance(config, dict) or not isinstance(config.get("id"), str):
+            raise ConfigError(f"a {kind} config must be a dict with a string 'id', got {config!r}")
         return self.get(kind, config["id"]).from_config(config)
 
     def listing(self) -> list[dict[str, str]]:

@@ -78,7 +78,7 @@ class Triplet:
         if self.k:
             if self.positions[0] < 0 or self.positions[-1] >= self.numel:
                 raise EncodeError(f"positions must lie in [0, {self.numel}) for shape {self.shape}")
-            if np.any(np.diff(self.positions) <= 0):
+            if np.any(self.positions[1:] <= self.positions[:-1]):
                 raise EncodeError("positions must be strictly increasing")
             if self.indices.min() < 0 or self.indices.max() >= self.r:
                 raise EncodeError(f"indices must lie in [0, {self.r}) (codebook size)")

@@ -54,7 +54,10 @@ def read_idx(path: str | Path) -> np.ndarray:
                 raise DataError(f"{path}: truncated IDX header ({ndim} dimensions declared)")
             shape = struct.unpack(f">{ndim}I", header)
             dtype = IDX_DTYPES[code]
+            if math.prod(max(d, 1) for d in shape) * dtype.itemsize >= 1 << 62:
+                raise DataError(f"{path}: IDX shape {shape} is too large for any array")
             expected = math.prod(shape) * dtype.itemsize
+            _check_gzip_size(path, opener, 4 + 4 * ndim + expected)
             data = _read_at_most(f, expected + 1)
     except (OSError, EOFError, zlib.error) as e:  # missing file, corrupt or cut gzip stream
         raise DataError(f"{path}: cannot read: {e}") from e
@@ -63,6 +66,22 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataError(f"{path}: {what}: shape {shape} of {dtype.name} needs {expected} bytes "
                         f"of data, found {'at least ' if len(data) > expected else ''}{len(data)}")
     return np.frombuffer(data, dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=False)
+
+
+def _check_gzip_size(path: Path, opener, size: int) -> None:
+    """A gzip file records its data's length mod 2**32 in its last 4 bytes: check it before inflating."""
+    if opener is not gzip.open:
+        return
+    with open(path, "rb") as raw:
+        raw.seek(0, 2)
+        if raw.tell() < 18:
+            raise DataError(f"{path}: truncated gzip file")
+        raw.seek(-4, 2)
+        isize = struct.unpack("<I", raw.read(4))[0]
+    if isize != size % (1 << 32):
+        what = "truncated" if isize < size % (1 << 32) else "has extra bytes after the data"
+        raise DataError(f"{path}: cannot read: {what}: its gzip trailer records {isize} bytes "
+                        f"(mod 2**32), its IDX header needs {size}")
 
 
 def _read_at_most(f, n: int) -> bytearray:

@@ -67,9 +67,14 @@ class FieldReader:
             raise DecodeError(f"{self.what}: field width outside 0..{MAX_WIDTH}")
         total = int(w.sum())
         self._need(total)
-        start = self.pos + np.cumsum(w) - w
-        self.pos += total
-        return self._at(start, w)
+        out = np.zeros(w.size, dtype=U64)
+        if total:
+            for lo in range(0, w.size, CHUNK):  # chunks bound the temporaries
+                wc = w[lo : lo + CHUNK]
+                end = self.pos + np.cumsum(wc)
+                out[lo : lo + wc.size] = self._at(end - wc, wc)
+                self.pos = int(end[-1])
+        return out
 
     def read_int(self, width: int) -> int:
         return int(self.read([width])[0])

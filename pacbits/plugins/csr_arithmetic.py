@@ -159,13 +159,14 @@ class CsrArithmeticCoder(Coder):
             raise DecodeError(f"{what}: empty gap alphabet")
         fr = FieldReader(rest, what)
         g_used, g_counts = read_counts(fr, k, m)
+        G.check_span(g_used, g_counts, tm, n, what)
         q_used, q_counts = (None, None) if uniform else read_counts(fr, k, r)
         low_start, low_bits = fr.pos, G.extra_bits(g_used, tm)
         fr.skip(int(np.dot(g_counts, low_bits)))
         streams = Reader(rest[fr.end():], what)
         sym = _decode_stream(streams.block(), g_used, g_counts, k, what + " (gaps)")
         fr.pos = low_start
-        low = fr.read(G.extra_bits(sym, tm)).astype(np.int64)
+        low = fr.read(G.extra_bits(sym, tm)).view(np.int64)
         gaps = G.from_symbols(sym, low, tm)
         if float(np.sum(gaps, dtype=np.float64)) + k > n:
             raise DecodeError(f"{what}: gaps run past the end of the tensor")

@@ -34,12 +34,17 @@ def gaps_of(positions: np.ndarray) -> np.ndarray:
 
 
 def positions_of(gaps: np.ndarray) -> np.ndarray:
-    return np.cumsum(gaps + 1) - 1
+    out = gaps + 1
+    np.cumsum(out, out=out)
+    out -= 1
+    return out
 
 
 def extra_bits(symbols: np.ndarray, t: int) -> np.ndarray:
     """Raw low bits that follow each symbol."""
-    return np.maximum((np.asarray(symbols, dtype=np.int64) >> t) - 1, 0)
+    x = np.asarray(symbols, dtype=np.int64) >> t
+    x -= 1
+    return np.maximum(x, 0, out=x)
 
 
 def to_symbols(gaps: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -49,8 +54,24 @@ def to_symbols(gaps: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def from_symbols(symbols: np.ndarray, low: np.ndarray, t: int) -> np.ndarray:
+    """The gaps of symbols and their raw low bits (in place where it can: decoders hold k of them)."""
     x = extra_bits(symbols, t)
-    return ((symbols - (x << t)) << x) | low
+    out = x << t
+    np.subtract(symbols, out, out=out)
+    np.left_shift(out, x, out=out)
+    np.bitwise_or(out, low, out=out)
+    return out
+
+
+def check_span(used: np.ndarray, counts: np.ndarray, t: int, n: int, what: str) -> None:
+    """Before decoding: ``counts`` of the gap symbols ``used`` must fit in ``n`` positions.
+
+    A symbol's gaps are at least its base value (low bits 0), so a table that needs
+    more than ``n`` positions is refused before anything of size k is allocated.
+    """
+    base = from_symbols(used, np.zeros_like(used), t)
+    if float(np.dot(counts.astype(np.float64), base.astype(np.float64) + 1)) > n:
+        raise DecodeError(f"{what}: gaps run past the end of the tensor")
 
 
 def alphabet_size(max_gap: int, t: int) -> int:

@@ -196,8 +196,10 @@ class HuffmanCoder(Coder):
         fr = FieldReader(h.rest, what)
         g_len = read_lengths(fr, m)
         q_len = read_lengths(fr, r) if r > 1 else None
+        if np.count_nonzero(g_len) == 1:  # k copies of one symbol: check they fit before making them
+            G.check_span(np.flatnonzero(g_len), np.array([k]), tm, n, what)
         sym = read_codes(fr, g_len, k)
-        gaps = G.from_symbols(sym, fr.read(G.extra_bits(sym, tm)).astype(np.int64), tm)
+        gaps = G.from_symbols(sym, fr.read(G.extra_bits(sym, tm)).view(np.int64), tm)
         if float(np.sum(gaps, dtype=np.float64)) + k > n:
             raise DecodeError(f"{what}: gaps run past the end of the tensor")
         idx = read_codes(fr, q_len, k) if q_len is not None else np.zeros(k, np.int64)

@@ -70,6 +70,11 @@ class KMeansQuantizer(Quantizer):
             raise ConfigError(f"dtype must be 'float32' or 'float16', got {dtype!r}")
         if init not in INITS:
             raise ConfigError(f"init must be one of {INITS}, got {init!r}")
+        if not isinstance(zero_code, (bool, np.bool_)):
+            raise ConfigError(f"zero_code must be true or false, got {zero_code!r}")
+        for name, value in (("iters", iters), ("seed", seed)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < 2**63:
+                raise ConfigError(f"{name} must be an integer in [0, 2**63), got {value!r}")
         self.bits, self.zero_code, self.iters, self.dtype = int(bits), bool(zero_code), int(iters), dtype
         self.init, self.seed = init, int(seed)
         self.targets = reparam.check_targets(targets)

@@ -146,8 +146,11 @@ def occam_kl_report(bits: int, prior: "str | LengthPrior" = "uniform") -> KLRepo
     """Theorem 4.1 for a ``bits``-bit code, itemized."""
     bits = count(bits, "bits")
     m = length_prior(prior)
+    neg_log = m.neg_log(bits)  # first: a prior refuses lengths outside its support
+    if bits.bit_length() > 1000:  # bits * ln 2 would overflow a float
+        raise ConfigError(f"bits = a {bits.bit_length()}-bit number is too large for a bound (at most 2**1000)")
     return KLReport("occam", bits, str(m), (Term("code length L", bits * LN2, f"{bits} bits"),
-                                            Term("length prior -ln m(L)", m.neg_log(bits), f"{m}")))
+                                            Term("length prior -ln m(L)", neg_log, f"{m}")))
 
 
 def tensor_kl(name: str, k: int, total_bits: int, index_bits: int, centers, counts, sigma: float | None,
