@@ -1,12 +1,13 @@
 """``pacbits compress | decompress | inspect``."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import torch
 
 from pacbits.codecs.presets import DEFAULT_CODEC
-from pacbits.core import Codec, CodecSpec, decompress, default_registry, inspect
+from pacbits.core import Codec, CodecSpec, ConfigError, decompress, default_registry, inspect
 from pacbits.core.files import check_output, write_atomic
 from pacbits.core.limits import MAX_SIZE, format_size, parse_size
 
@@ -17,8 +18,15 @@ def add_force(p) -> None:
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def add_max_size(p) -> None:
-    p.add_argument("--max-size", type=parse_size, default=MAX_SIZE, metavar="SIZE",
+    p.add_argument("--max-size", type=_size, default=MAX_SIZE, metavar="SIZE",
                    help=f"decoding budget: refuse a stream whose tensors take more than SIZE bytes in all "
                         f"(default {format_size(MAX_SIZE)}; e.g. 16GiB)")
 

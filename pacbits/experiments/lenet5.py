@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from pacbits.core import Codec, CodecReport, ConfigError, decompress, default_registry, reparam
+from pacbits.core.files import write_atomic
 from pacbits.core.bounds import noise_robust_kl, occam_kl_report, pac_bayes_report
 from pacbits.data import load_mnist
 from pacbits.evaluate import error_rate
@@ -144,7 +145,8 @@ def checkpointed(run: Run, name: str, make) -> torch.nn.Module:
         print(f"{name}: resumed from {path}")
         return model
     model.load_state_dict(reparam.bake(make()))
-    torch.save(model.state_dict(), path)
+    state = model.state_dict()
+    write_atomic(path, lambda f: torch.save(state, f), force=True)  # an interrupted save leaves no half checkpoint
     return model
 
 
@@ -235,7 +237,7 @@ def run(args) -> int:
 
     codec = Codec.from_spec(spec)
     packed = codec.compress(model.state_dict())
-    (run.out / "lenet5.pbits").write_bytes(packed.data)
+    write_atomic(run.out / "lenet5.pbits", packed.data, force=True)
     decoded = lenet5()
     decoded.load_state_dict(decompress((run.out / "lenet5.pbits").read_bytes()))
     evaluated = model.state_dict()
