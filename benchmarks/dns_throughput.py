@@ -5,7 +5,7 @@ and batches for every variant:
 
 - ``dense``: the plain training step, no pruner;
 - ``dns (schedule)``: the ``lenet5-paper`` preset's Dynamic Network Surgery schedule,
-  scaled to the measured steps (``reproduce lenet5``'s ``scaled_pruner_config``), so
+  stretched to the measured steps (the pruner's ``stretched``, as ``reproduce lenet5`` does), so
   the ramp, the density targets and the share of steps that update the masks (the
   update probability decays 1 -> 1e-3) are those of the full 11000-step run;
 - ``dns (update every step)``: masks recomputed every step (the ramp phase, worst case);
@@ -37,7 +37,7 @@ import torch
 from pacbits.codecs.presets import LENET5_DNS
 from pacbits.core import default_registry
 from pacbits.data import load_mnist
-from pacbits.experiments.lenet5 import SCHEDULE, scaled_pruner_config
+from pacbits.experiments.lenet5 import SCHEDULE
 from pacbits.models import lenet5
 from pacbits.train import batches, train
 
@@ -51,7 +51,7 @@ def pruner_config(variant: str, steps: int) -> dict | None:
     """The pruner of a variant: the preset's DNS scaled to ``steps``, with its own update probability."""
     if variant == "dense":
         return None
-    scheduled = scaled_pruner_config(LENET5_DNS, steps)
+    scheduled = default_registry().create("pruner", LENET5_DNS).stretched(steps).get_config()
     prob = {"dns (schedule)": scheduled["prob"], "dns (update every step)": [[0, 1.0]],
             "dns (masks only)": [[0, 0.0]]}[variant]
     return {**scheduled, "prob": prob}

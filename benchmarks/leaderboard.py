@@ -6,7 +6,7 @@ coded by huffman and fixed-width codes). Other arguments go to ``pacbits bench``
 
 Usage::
 
-    python benchmarks/leaderboard.py [--model STATE_DICT.pt] [--out out/leaderboard] [pacbits bench options]
+    python benchmarks/leaderboard.py [--weights STATE_DICT.pt] [--out out/leaderboard] [pacbits bench options]
 
 Copies ``leaderboard.{json,md,png}`` from the output folder to ``benchmarks/results/``.
 """

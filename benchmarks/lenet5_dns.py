@@ -87,12 +87,15 @@ def main(argv=None) -> int:
     results = {"schedule": SCHEDULE, "pruner": LENET5_DNS, "quantizer": LENET5_KMEANS, "steps": steps, "torch": torch.__version__, "threads": torch.get_num_threads(),
                "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "phases": {}}
 
+    registry = default_registry()
     model, sec = phase("baseline", args.out, lambda: train_baseline(data, steps["baseline"], SEED))
     results["phases"]["baseline"] = evaluate(model, data, sec, train_error=True)
-    model, sec = phase("dns", args.out, lambda: prune(copy.deepcopy(model), data, LENET5_DNS, steps["dns"], SEED))
+    model, sec = phase("dns", args.out, lambda: prune(copy.deepcopy(model), data, registry.create("pruner", LENET5_DNS),
+                                                       steps["dns"], SEED))
     results["phases"]["dns"] = evaluate(model, data, sec)
     model, sec = phase("kmeans", args.out,
-                       lambda: quantize(copy.deepcopy(model), data, LENET5_KMEANS, steps["kmeans"], SEED))
+                       lambda: quantize(copy.deepcopy(model), data, registry.create("quantizer", LENET5_KMEANS),
+                                        steps["kmeans"], SEED))
     results["phases"]["kmeans"] = final = evaluate(model, data, sec, train_error=True)
 
     codec = Codec(default_registry().create("coder", "fixed"), targets="floating")

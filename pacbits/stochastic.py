@@ -11,7 +11,7 @@ chosen by looking at the training data (:func:`search_sigma`), provided the
 stochastic error in the bound is that of the *same* ``σ``. That error must come
 from draws independent of the search, or the Monte Carlo correction is biased by
 the selection: pass :func:`sample_errors` a ``seed`` the search did not use. (The
-prior scale λ, unlike σ, is paid for: DESIGN §5.4.) Models here are plain: bake
+prior scale λ, unlike σ, is paid for: docs/bounds.md.) Models here are plain: bake
 masks and codebooks first (:func:`pacbits.core.reparam.bake` or ``detach``).
 """
 from __future__ import annotations
@@ -147,6 +147,7 @@ def batch_errors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma: Mapp
     gen = torch.Generator().manual_seed(seed)
     kept = {name: (p.detach().reshape(-1) != 0).nonzero().reshape(-1) for name, p in params.items()}
     saved = {name: p.detach().clone() for name, p in params.items()}
+    dev = next(model.parameters(), torch.empty(0)).device
     was_training = model.training
     model.eval()
     rates = []
@@ -158,10 +159,11 @@ def batch_errors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma: Mapp
                     for name, p in params.items():
                         flat = p.view(-1)
                         idx = kept[name]
-                        flat[idx] = saved[name].view(-1)[idx] + sigma[name] * torch.randn(idx.numel(), generator=gen)
+                        noise = torch.randn(idx.numel(), generator=gen).to(dev)
+                        flat[idx] = saved[name].view(-1)[idx] + sigma[name] * noise
                     batch = order[i:i + batch_size]
-                    top = model(x[batch]).topk(topk, dim=1).indices
-                    rates.append(int((top != y[batch].unsqueeze(1)).all(dim=1).sum()) / batch_size)
+                    top = model(x[batch].to(dev)).topk(topk, dim=1).indices
+                    rates.append(int((top != y[batch].to(dev).unsqueeze(1)).all(dim=1).sum()) / batch_size)
     finally:
         with torch.no_grad():
             for name, p in params.items():

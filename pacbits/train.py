@@ -1,10 +1,11 @@
 """A small training loop for the pruning and center fine-tuning phases.
 
-Pruners and quantizers do not need it: they are driven from any loop by
-``pruner.attach(model)`` once and ``pruner.update(model, step)`` each step
-(``quantizer.attach(model)`` returns the centers to optimize). :func:`train` is
-that loop with a progress bar (loss, accuracy, density); ``callbacks`` run before
-each step, e.g. ``lambda step: pruner.update(model, step)``.
+Pruners and quantizers do not need it: a :class:`~pacbits.core.TrainingTime`
+component is driven from any loop by ``attach(model, steps)`` once,
+``update(model, step)`` each step and ``detach(model)`` at the end
+(``quantizer.attach`` returns the centers to optimize). :func:`train` is that loop
+with a progress bar (loss, accuracy, density); ``callbacks`` run before each step,
+e.g. ``lambda step: pruner.update(model, step)``. Batches move to the model's device.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def train(model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer, 
     exponential average at rate 0.02) loss and accuracy, the density of installed masks/codebooks, and the wall time.
     """
     model.train()
+    device = next(model.parameters(), torch.empty(0)).device
     loss_avg = acc_avg = 0.0
     start = time.perf_counter()
     it = iter(loader)
@@ -51,6 +53,7 @@ def train(model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer, 
         except StopIteration:
             it = iter(loader)
             x, y = next(it)
+        x, y = x.to(device), y.to(device)
         optimizer.zero_grad(set_to_none=True)
         out = model(x)
         loss = loss_fn(out, y)

@@ -21,7 +21,7 @@ def bench_run(tiny_lenet5, tiny_mnist_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     (root / "config.json").write_text(json.dumps(CONFIG))
     out = root / "out"
-    argv = ["bench", "--model", str(tiny_lenet5), "--data", str(tiny_mnist_dir), "--config", str(root / "config.json"),
+    argv = ["bench", "--weights", str(tiny_lenet5), "--data", str(tiny_mnist_dir), "--config", str(root / "config.json"),
             "--out", str(out), "--json"]
     assert main(argv) == 0
     return out, json.loads((out / "leaderboard.json").read_text())
@@ -104,7 +104,7 @@ def test_union_bound_adds_ln_k_and_splits_monte_carlo():
 @pytest.mark.parametrize("case,match", [
     ("unknown-plugin", "unknown coder id 'no-such-coder'; known: "),
     ("not-a-state-dict", "expected a state_dict"),
-    ("not-lenet5", "not a LeNet-5 state_dict"),
+    ("not-lenet5", "not a state_dict of model 'lenet5'"),
     ("no-codecs", "no codecs to run"),
     ("empty-coders", "'coders' must be a non-empty list"),
 ])
@@ -123,7 +123,7 @@ def test_bad_input_fails_before_any_work(case, match, tiny_lenet5, tiny_mnist_di
     else:
         config.write_text(json.dumps({"coders": []}))
     out = tmp_path / "out"
-    argv = ["bench", "--model", str(model), "--data", str(tiny_mnist_dir), "--out", str(out), *extra]
+    argv = ["bench", "--weights", str(model), "--data", str(tiny_mnist_dir), "--out", str(out), *extra]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1

@@ -19,9 +19,12 @@ import torch
 
 from pacbits.core import DecodeError, decompress
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pacbits-plugin-example"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "pacbits-plugin-example"
 PRESET = "magnitude-uniform-gamma"
-ENV = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+# the pacbits under test is this checkout's, whatever the environment has installed
+ENV = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1",
+       "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 
 
 def run(*argv, cwd=None) -> str:
@@ -108,10 +111,21 @@ def test_passes_the_conformance_kit(venv):
 
 
 def test_ranked_by_pacbits_bench(venv, tiny_lenet5, tiny_mnist_dir, tmp_path):
-    rows = json.loads(pacbits(venv[0], "bench", "--model", tiny_lenet5, "--data", tiny_mnist_dir, "--out", tmp_path,
+    rows = json.loads(pacbits(venv[0], "bench", "--weights", tiny_lenet5, "--data", tiny_mnist_dir, "--out", tmp_path,
                               "--json"))
     ranked = {r["codec"]: r for r in rows if r["bound"] is not None}
     assert ranked[PRESET]["source"] == "preset (pacbits_plugin_example)"
     assert {"lenet5-paper", "lenet5-paper2019", PRESET} <= set(ranked)
     assert sorted(r["rank"] for r in ranked.values()) == list(range(1, len(ranked) + 1))
     assert all(r["union_cost_nats"] == math.log(len(ranked)) for r in ranked.values())
+
+
+def test_its_quantizer_trains_in_reproduce(venv, tiny_mnist_dir, tmp_path):
+    rep = json.loads(pacbits(venv[0], "reproduce", "lenet5", "--codec", PRESET, "--data", tiny_mnist_dir,
+                             "--out", tmp_path, "--steps", "20,20,5", "--passes", "1", "--json"))
+    assert rep["codec"]["quantizer"]["id"] == "uniform" and rep["compressed_bits"] == 8 * (
+        tmp_path / "lenet5.pbits").stat().st_size
+    saved = torch.load(tmp_path / "quantized.pt", weights_only=True)
+    for name, w in saved.items():
+        if w.dim() >= 2:  # 10 % kept, on at most 16 levels
+            assert len(torch.unique(w[w != 0])) <= 16 and abs(float((w != 0).float().mean()) - 0.1) < 0.01, name

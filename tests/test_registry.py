@@ -87,3 +87,39 @@ def test_bad_configs(registry):
         registry.create("coder", {"id": "fixed", "nonsense": 1})
     with pytest.raises(ConfigError, match="needs a 'coder'|must be a dict"):
         registry.create("coder", {"positions": "auto"})
+
+
+def test_builtin_plugins_are_the_listed_modules_only(registry):
+    from pacbits.core.registry import BUILTIN_PLUGINS
+
+    names = {name for name, _ in registry.pm.list_name_plugin()}
+    assert names == set(BUILTIN_PLUGINS)
+    assert not {"pacbits.plugins.bitfields", "pacbits.plugins.gaps", "pacbits.plugins.histogram"} & names
+
+
+def test_models_and_data_sets_are_plugins(registry):
+    from torch import nn
+
+    assert {"lenet5", "lenet-300-100"} <= set(registry.ids("model"))
+    assert {"mnist", "idx"} <= set(registry.ids("dataset"))
+    assert isinstance(registry.get("model", "lenet-300-100").factory(), nn.Module)
+
+
+def test_third_party_model_and_data_set_use_the_same_hooks():
+    import torch
+    from torch import nn
+
+    from pacbits.core import DatasetSpec, ModelSpec
+    from pacbits.loading import load_data, load_model
+
+    tiny = lambda: nn.Linear(3, 2)
+    data = lambda path: (torch.randn(10, 3), torch.randint(0, 2, (10,)))
+    reg = make_registry(entry_points=False, plugins=[plugin("zoo", register_models=lambda: [ModelSpec("tiny", tiny)],
+                                                             register_datasets=lambda: [DatasetSpec("noise", data)])])
+    assert isinstance(load_model("tiny", reg), nn.Linear)
+    loaded = load_data("noise", reg)
+    assert loaded.train_x.shape == (10, 3) and loaded.test_x is loaded.train_x and loaded.name == "noise"
+    with pytest.raises(PluginError, match=r"plugin 'bad'.*register_models returned .* not a ModelSpec"):
+        make_registry(entry_points=False, plugins=[plugin("bad", register_models=lambda: [tiny])])
+    with pytest.raises(PluginError, match=r"model id 'lenet5' is claimed twice"):
+        make_registry(entry_points=False, plugins=[plugin("again", register_models=lambda: [ModelSpec("lenet5", tiny)])])

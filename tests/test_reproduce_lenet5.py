@@ -48,7 +48,7 @@ def test_rerun_resumes_and_gives_the_same_bytes(tiny_run, capsys):
     out, argv = tiny_run
     before = (out / "lenet5.pbits").read_bytes()
     assert main(argv) == 0
-    assert "resumed" in capsys.readouterr().out and (out / "lenet5.pbits").read_bytes() == before
+    assert "resumed" in capsys.readouterr().err and (out / "lenet5.pbits").read_bytes() == before
 
 
 def test_other_settings_in_the_same_folder_are_refused(tiny_run, capsys):

@@ -1,13 +1,14 @@
-"""Options and output conventions shared by every subcommand (``--json``, ``--out``, ``--seed``, ``--data``)."""
+"""Options and output conventions shared by the subcommands (``--json``, ``--out``, ``--seed``, ``--data``, ``--device``).
+
+Nothing here imports torch: the parser is built without it, so ``pacbits bound`` starts fast.
+"""
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
 
-import torch
-
-from pacbits.core import PacbitsError, container
+from pacbits.core import PacbitsError
 from pacbits.core.limits import load_json
 
 
@@ -23,8 +24,15 @@ def add_out(p, default: str = "out") -> None:
     p.add_argument("--out", type=Path, default=Path(default), help=f"output folder (default {default})")
 
 
-def add_data(p) -> None:
-    p.add_argument("--data", type=Path, default=None, help="folder of MNIST IDX files (default: the installed data set)")
+def add_data(p, default: str | None = None) -> None:
+    p.add_argument("--data", default=default, metavar="ID|DIR|ID:DIR|module:factory",
+                   help="data set: a registered id (pacbits plugins), a folder of IDX files, or module:factory "
+                        f"(default {default or 'mnist, the installed data set'})")
+
+
+def add_device(p) -> None:
+    p.add_argument("--device", default="cpu", metavar="cpu|cuda|auto",
+                   help="where to train and evaluate (auto: CUDA when torch sees it; default cpu)")
 
 
 def print_json(obj) -> None:
@@ -46,34 +54,10 @@ def read_input(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Load a checkpoint safely (``weights_only=True``) and check it is a state_dict."""
-    if not path.is_file():
-        raise PacbitsError(f"{path}: no such file")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for a bad file
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise PacbitsError(f"{path}: not a loadable PyTorch checkpoint ({type(e).__name__}: {first})") from None
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise PacbitsError(f"{path}: expected a state_dict (a dict of names to tensors)")
-    for name, t in obj.items():
-        check_tensor(t, f"{path}: tensor {name!r}")
-    return obj
+def codec_spec(codec_id: str, config: str | None):
+    """The registered preset ``codec_id`` with ``--config`` JSON keys overriding it."""
+    from pacbits.core import CodecSpec, default_registry
 
-
-def check_tensor(t: torch.Tensor, what: str) -> None:
-    """Refuse tensor kinds pacbits cannot code, and views that claim more elements than their storage holds."""
-    if t.layout != torch.strided:
-        raise PacbitsError(f"{what} has layout {t.layout}; only dense (strided) tensors can be coded: use .to_dense()")
-    if t.device.type != "cpu":
-        raise PacbitsError(f"{what} is on device {t.device.type!r} and holds no data here; save real CPU tensors")
-    if t.dtype not in container.DTYPES:
-        raise PacbitsError(f"{what} has dtype {t.dtype}; pacbits codes {', '.join(map(str, container.DTYPES))}")
-    need = t.numel() * t.element_size()
-    have = t.untyped_storage().nbytes()
-    if need > have:
-        raise PacbitsError(f"{what} is a view of {t.numel()} elements over {have} bytes of storage (e.g. expand); "
-                           "save it with .contiguous() if you mean it")
+    spec = default_registry().get("codec", codec_id).to_dict()
+    spec.update(parse_json_arg(config, "--config"))
+    return CodecSpec.from_dict(spec)

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from pacbits.core import ConfigError
 from pacbits.core.bounds import ALPHA, occam_kl_report, pac_bayes_report
-from pacbits.core.bounds._check import count, open_unit, positive, probability
+from pacbits.core.bounds.checks import count, open_unit, positive, probability
 from pacbits.core.bounds.occam import LENGTH_PRIORS
 
 from ._common import add_json, print_json

@@ -4,14 +4,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
-from pacbits.codecs.presets import DEFAULT_CODEC
-from pacbits.core import Codec, CodecSpec, ConfigError, decompress, default_registry, inspect
+from pacbits.codecs import DEFAULT_CODEC
+from pacbits.core import ConfigError
 from pacbits.core.files import check_output, write_atomic
 from pacbits.core.limits import MAX_SIZE, format_size, parse_size
 
-from ._common import add_json, load_state_dict, parse_json_arg, print_json, read_input
+from ._common import add_json, codec_spec, print_json, read_input
 
 
 def add_force(p) -> None:
@@ -55,20 +53,16 @@ def register(sub) -> None:
     p.set_defaults(func=run_inspect)
 
 
-def codec_from_args(codec_id: str, config: str | None) -> Codec:
-    reg = default_registry()
-    spec = reg.get("codec", codec_id).to_dict()
-    spec.update(parse_json_arg(config, "--config"))
-    return Codec.from_spec(CodecSpec.from_dict(spec), reg)
-
-
 def _show(report, as_json: bool) -> None:
     print_json(report.to_dict()) if as_json else print(report.table())
 
 
 def run_compress(args) -> int:
+    from pacbits.core import Codec
+    from pacbits.loading import load_state_dict
+
     check_output(args.output, args.force, [args.state_dict])  # before the work, and again when writing
-    codec = codec_from_args(args.codec, args.config)
+    codec = Codec.from_spec(codec_spec(args.codec, args.config))
     out = codec.compress(load_state_dict(args.state_dict))
     write_atomic(args.output, out.data, args.force, [args.state_dict])
     _show(out.report, args.json)
@@ -76,6 +70,10 @@ def run_compress(args) -> int:
 
 
 def run_decompress(args) -> int:
+    import torch
+
+    from pacbits.core import decompress
+
     check_output(args.output, args.force, [args.bitstream])
     state_dict = decompress(read_input(args.bitstream), max_size=args.max_size)
     write_atomic(args.output, lambda f: torch.save(state_dict, f), args.force, [args.bitstream])
@@ -83,5 +81,7 @@ def run_decompress(args) -> int:
 
 
 def run_inspect(args) -> int:
+    from pacbits.core import inspect
+
     _show(inspect(read_input(args.bitstream), max_size=args.max_size), args.json)
     return 0

@@ -1,16 +1,16 @@
-"""``pacbits plugins``: every registered component."""
-from pacbits.core import default_registry
-
+"""``pacbits plugins``: every registered component, model and data set."""
 from ._common import add_json, print_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("plugins", help="list registered pruners, quantizers, coders and codecs")
+    p = sub.add_parser("plugins", help="list registered pruners, quantizers, coders, codecs, models and data sets")
     add_json(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from pacbits.core import default_registry
+
     rows = default_registry().listing()
     if args.json:
         print_json(rows)

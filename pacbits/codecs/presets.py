@@ -1,11 +1,10 @@
 """Built-in codec presets."""
+from pacbits.codecs import DEFAULT_CODEC  # noqa: F401 (re-exported)
 from pacbits.core import CodecSpec, hookimpl
-
-DEFAULT_CODEC = "magnitude-kmeans-fixed"
 
 #: Dynamic Network Surgery for LeNet-5 (paper Appendix B.1, adapted: per-layer target
 #: densities reached by quantile thresholds on a cubic ramp, update probability 1 -> 1e-3).
-LENET5_DNS = {"id": "dns", "hysteresis": 0.05, "begin": 0, "end": 4000,
+LENET5_DNS = {"id": "dns", "hysteresis": 0.05, "begin": 0, "end": 4000, "schedule_steps": 11000,
               "density": {"conv1.weight": 0.3, "conv2.weight": 0.05, "fc1.weight": 0.009, "fc2.weight": 0.06},
               "prob": [[0, 1.0], [4500, 0.1], [6000, 0.01], [7500, 0.001]]}
 #: 4-bit k-means (15 centers + exact zero) on weights and biases, float16 codebooks as coded.

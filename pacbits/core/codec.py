@@ -1,4 +1,4 @@
-"""The Codec pipeline over a model's ``state_dict``: prune -> quantize -> code (DESIGN §2).
+"""The Codec pipeline over a model's ``state_dict``: prune -> quantize -> code (docs/architecture.md).
 
 Target tensors (by default floating tensors with ``ndim >= 2``: conv and linear
 weights) become triplets coded by the codec's coder; every other tensor is side
@@ -130,8 +130,9 @@ class Codec:
     (lossless). A codebook is rounded to its tensor's dtype (a float32 codebook
     for a float16 tensor, say), so the report describes exactly the model that
     :func:`decompress` returns; a rounded value its codebook dtype cannot hold
-    (a bfloat16 weight in a float16 codebook) is an :class:`EncodeError`. One-shot pruners run here; for training-time pruners the tensor's
-    zeros are its pruned positions.
+    (a bfloat16 weight in a float16 codebook) is an :class:`EncodeError`. One-shot
+    pruners run here; for a training-time-only pruner the tensor's zeros are its
+    pruned positions, and a state_dict without any zero is refused.
     """
 
     def __init__(self, coder: Coder, pruner: Pruner | None = None, quantizer: Quantizer | None = None,
@@ -176,6 +177,10 @@ class Codec:
         """Prune and quantize the target tensors into triplets."""
         _check_state_dict(state_dict)
         weights = {n: t.detach().cpu() for n, t in state_dict.items() if self.is_target(n, t)}
+        if self.pruner is not None and not self.pruner.one_shot and not any(bool((w == 0).any()) for w in weights.values()):
+            raise EncodeError(f"pruner {self.pruner.id!r} works only during training and this state_dict has no "
+                              "pruned (zero) weight: prune it while training first (pacbits reproduce, or "
+                              "attach/update/detach) or use a codec with a one-shot pruner")
         masks = self.pruner.masks(weights) if self.pruner is not None and self.pruner.one_shot else {}
         out = {}
         for name, w in weights.items():

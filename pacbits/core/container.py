@@ -1,4 +1,4 @@
-"""The pacbits bitstream container (DESIGN §4), format version 1.
+"""The pacbits bitstream container (docs/architecture.md), format version 1.
 
 Layout (integers are unsigned LEB128 varints unless noted)::
 

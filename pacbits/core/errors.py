@@ -1,4 +1,4 @@
-"""One exception hierarchy for the whole package (DESIGN §7)."""
+"""One exception hierarchy for the whole package (docs/architecture.md)."""
 
 
 class PacbitsError(Exception):

@@ -1,4 +1,4 @@
-"""The pluggy hooks of project ``pacbits`` (DESIGN §3).
+"""The pluggy hooks of project ``pacbits`` (docs/architecture.md, "Plugins").
 
 A plugin is any module or object with functions marked ``@hookimpl``; third-party
 packages expose one through the entry-point group ``pacbits``::
@@ -33,3 +33,13 @@ def register_coders() -> list[type]:
 @hookspec
 def register_codecs() -> list:
     """Return :class:`~pacbits.core.codec.CodecSpec` presets naming components by id."""
+
+
+@hookspec
+def register_models() -> list:
+    """Return :class:`~pacbits.core.catalog.ModelSpec` entries: an id and a factory building an ``nn.Module``."""
+
+
+@hookspec
+def register_datasets() -> list:
+    """Return :class:`~pacbits.core.catalog.DatasetSpec` entries: an id and a loader returning a ``Dataset``."""

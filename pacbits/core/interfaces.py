@@ -1,4 +1,7 @@
-"""The three abstract stages of a codec (DESIGN §2): Pruner -> Quantizer -> Coder."""
+"""The three abstract stages of a codec, Pruner -> Quantizer -> Coder, and the training-time protocol.
+
+See docs/architecture.md ("Components" and "Training-time components").
+"""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -9,15 +12,58 @@ import numpy as np
 import torch
 
 from .component import Component
+from .errors import ConfigError
 from .types import Encoded, Triplet
+
+
+class TrainingTime(ABC):
+    """Capability of a pruner or quantizer that works *during* training.
+
+    A training loop calls ``params = c.attach(model, steps)`` once before a phase of
+    ``steps`` optimizer steps, ``c.update(model, step)`` before each step, and
+    ``c.detach(model)`` at the end, which leaves plain parameters holding exactly
+    the weights the model computed with (pruned weights exact zeros, codebook
+    values exact), ready for :meth:`~pacbits.core.codec.Codec.compress`.
+    """
+
+    @abstractmethod
+    def attach(self, model: torch.nn.Module, steps: int | None = None) -> list[torch.nn.Parameter] | None:
+        """Install on ``model`` for a phase of ``steps`` steps; return the parameters to optimize.
+
+        None: optimize ``model.parameters()`` as usual (a pruner); a list: only these
+        (a quantizer's codebook centers; empty: nothing to fine-tune). A component
+        whose schedule was written for another length stretches it to ``steps``
+        (None: the schedule as written).
+        """
+
+    def update(self, model: torch.nn.Module, step: int) -> bool:
+        """Called before optimizer step ``step`` (0-based); returns whether anything changed."""
+        return False
+
+    def detach(self, model: torch.nn.Module) -> torch.nn.Module:
+        """Remove what :meth:`attach` installed, baking its effect into plain parameters."""
+        from . import reparam
+
+        return reparam.detach(model)
+
+
+def training_time(component, where: str) -> TrainingTime:
+    """``component`` if it implements :class:`TrainingTime`, else a one-line ConfigError naming ``where``."""
+    if isinstance(component, TrainingTime):
+        return component
+    raise ConfigError(f"{component.kind} {component.id!r} works only one-shot (it does not implement "
+                      f"pacbits.core.TrainingTime), but {where} prunes and quantizes during training; "
+                      "use a codec whose pruner and quantizer work during training")
 
 
 class Pruner(Component, ABC):
     """Decides the kept positions S.
 
     One-shot pruners (``one_shot = True``) compute masks from trained weights and
-    run inside :class:`~pacbits.core.codec.Codec`. Training-time pruners (DNS) run
-    in a training loop; the codec then takes a tensor's zeros as its pruned positions.
+    run inside :class:`~pacbits.core.codec.Codec`. A pruner that also implements
+    :class:`TrainingTime` can run in a training loop; one that *only* works there
+    (``one_shot = False``, e.g. DNS) makes the codec take a tensor's zeros as its
+    pruned positions, and refuse a state_dict with no zeros at all.
     """
 
     kind: ClassVar[str] = "pruner"
@@ -73,7 +119,7 @@ class Coder(Component, ABC):
         """Mixture weights ``P`` (length r) for the noise-robust bound, or None.
 
         The bound engine replaces the ``indices`` bits by a mixture term
-        (DESIGN §5.2-5.3). That is valid only if the payload without its
+        (docs/bounds.md). That is valid only if the payload without its
         ``indices`` part is still a self-delimiting code for everything else,
         and ``P`` is a function of those other bits (e.g. a coded frequency
         table). None means uniform ``P`` with ``ceil(log2 r)`` bits an index

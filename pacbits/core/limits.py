@@ -23,7 +23,6 @@ import json
 import math
 
 import numpy as np
-import torch
 
 from .errors import ConfigError, DecodeError
 
@@ -94,7 +93,9 @@ def numel(shape: tuple[int, ...], max_numel: int, what: str) -> int:
     return math.prod(shape)
 
 
-def itemsize(dtype: torch.dtype) -> int:
+def itemsize(dtype: "torch.dtype") -> int:
+    import torch  # here, so that the command line's parser (parse_size, load_json) loads no torch
+
     return torch.empty((), dtype=dtype).element_size()
 
 
@@ -118,6 +119,8 @@ def check_count(count: int, bits_each: int, bits: int, what: str) -> int:
 
 def check_representable(values: np.ndarray, dtype: torch.dtype, what: str) -> None:
     """``DecodeError`` unless every value is finite and exact in ``dtype`` (no rounding, no overflow)."""
+    import torch
+
     x = np.asarray(values)
     if x.size == 0:
         return

@@ -7,37 +7,58 @@ through the same hooks a third-party plugin uses.
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 import pluggy
 
 from . import hookspecs
+from .catalog import DatasetSpec, ModelSpec
 from .errors import ConfigError, PluginError, UnknownComponentError
 from .interfaces import Coder, Pruner, Quantizer
 
 KINDS = {"pruner": Pruner, "quantizer": Quantizer, "coder": Coder}
 _HOOKS = {"pruner": "register_pruners", "quantizer": "register_quantizers", "coder": "register_coders"}
+SPEC_KINDS = ("codec", "model", "dataset")
+
+
+def _spec_hooks() -> dict[str, tuple[str, type]]:
+    """Kinds registered as spec objects rather than classes: kind -> (hook, spec type)."""
+    from .codec import CodecSpec  # codec imports registry
+
+    return {"codec": ("register_codecs", CodecSpec), "model": ("register_models", ModelSpec),
+            "dataset": ("register_datasets", DatasetSpec)}
 
 
 @dataclass(frozen=True)
 class Entry:
     kind: str
     id: str
-    obj: Any  # a component class, or a CodecSpec for kind "codec"
+    obj: Any  # a component class, or a CodecSpec / ModelSpec / DatasetSpec
     plugin: str  # name under which the plugin was registered
     package: str  # top-level package that defines it
 
 
+#: The modules that hold pacbits' own hook implementations, registered like third-party plugins.
+#: Helper modules (bit fields, gap coding, histograms) are not plugins and are not listed.
+BUILTIN_PLUGINS = (
+    "pacbits.plugins.csr_arithmetic",
+    "pacbits.plugins.dns",
+    "pacbits.plugins.fixed",
+    "pacbits.plugins.huffman",
+    "pacbits.plugins.kmeans",
+    "pacbits.plugins.magnitude",
+    "pacbits.plugins.paper2019",
+    "pacbits.plugins.structured",
+    "pacbits.codecs.presets",
+    "pacbits.plugins.models",
+    "pacbits.plugins.datasets",
+)
+
+
 def builtin_plugins() -> list:
-    """Every module of ``pacbits.plugins`` and ``pacbits.codecs`` (each holds hookimpls)."""
-    mods = []
-    for pkg_name in ("pacbits.plugins", "pacbits.codecs"):
-        pkg = importlib.import_module(pkg_name)
-        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-            mods.append(importlib.import_module(f"{pkg_name}.{info.name}"))
-    return mods
+    """The modules of :data:`BUILTIN_PLUGINS`, imported."""
+    return [importlib.import_module(name) for name in BUILTIN_PLUGINS]
 
 
 class Registry:
@@ -45,7 +66,7 @@ class Registry:
 
     def __init__(self, pm: pluggy.PluginManager):
         self.pm = pm
-        self.entries: dict[str, dict[str, Entry]] = {k: {} for k in (*KINDS, "codec")}
+        self.entries: dict[str, dict[str, Entry]] = {k: {} for k in (*KINDS, *SPEC_KINDS)}
         for kind, hook in _HOOKS.items():
             for plugin, items in self._call(hook):
                 for cls in items:
@@ -57,13 +78,12 @@ class Registry:
                         missing = ", ".join(sorted(cls.__abstractmethods__))
                         raise PluginError(f"plugin {plugin!r}: {kind} {cls.__name__} does not implement {missing}")
                     self._add(Entry(kind, cls.id, cls, plugin, cls.__module__.split(".")[0]))
-        from .codec import CodecSpec  # codec imports registry lazily too
-
-        for plugin, items in self._call("register_codecs"):
-            for spec in items:
-                if not isinstance(spec, CodecSpec):
-                    raise PluginError(f"plugin {plugin!r}: register_codecs returned {spec!r}, not a CodecSpec")
-                self._add(Entry("codec", spec.id, spec, plugin, self._package_of(plugin)))
+        for kind, (hook, spec_type) in _spec_hooks().items():
+            for plugin, items in self._call(hook):
+                for spec in items:
+                    if not isinstance(spec, spec_type):
+                        raise PluginError(f"plugin {plugin!r}: {hook} returned {spec!r}, not a {spec_type.__name__}")
+                    self._add(Entry(kind, spec.id, spec, plugin, self._package_of(plugin)))
 
     def _call(self, hook: str) -> Iterable[tuple[str, list]]:
         """Call each implementation on its own so a failure names its plugin."""
@@ -98,7 +118,7 @@ class Registry:
         return sorted(self.entries[kind])
 
     def get(self, kind: str, id: str):
-        """The class (or CodecSpec) registered under ``id``."""
+        """The class (or spec, for codecs, models and data sets) registered under ``id``."""
         if kind not in self.entries:
             raise ConfigError(f"unknown component kind {kind!r}; expected one of {sorted(self.entries)}")
         try:

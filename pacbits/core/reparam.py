@@ -1,4 +1,4 @@
-"""Forward-pass reparametrizations installed by training-time pruners and quantizers (DESIGN §2).
+"""Forward-pass reparametrizations installed by training-time pruners and quantizers (docs/pruning.md).
 
 Each is a :mod:`torch.nn.utils.parametrize` parametrization of one parameter: the
 module computes with ``f(W)`` while the optimizer updates the dense ``W``
@@ -225,3 +225,16 @@ def cubic_density(step: int, final: float, begin: int, end: int) -> float:
     if step >= end:
         return float(final)
     return final + (1.0 - final) * (1.0 - (step - begin) / (end - begin)) ** 3
+
+
+def stretch(step: int, steps: int, schedule_steps: int) -> int:
+    """A schedule's ``step``, written for a run of ``schedule_steps`` steps, in a phase of ``steps`` (0: as is)."""
+    return int(step) if not schedule_steps else int(step) * int(steps) // int(schedule_steps)
+
+
+def stretch_schedule(schedule: Sequence[Sequence], steps: int, schedule_steps: int) -> list[list]:
+    """A piecewise-constant schedule with :func:`stretch`-ed starts; of pairs that land on one step the last wins."""
+    out: dict[int, float] = {}
+    for start, value in schedule:
+        out[stretch(start, steps, schedule_steps)] = value
+    return [[s, v] for s, v in sorted(out.items())]

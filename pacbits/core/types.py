@@ -1,4 +1,4 @@
-"""Plain data exchanged between pruners, quantizers and coders (DESIGN §2).
+"""Plain data exchanged between pruners, quantizers and coders (docs/architecture.md).
 
 A compressed tensor is the paper's triplet (S, C, Q) (eq. 7): the decoded weight at
 flat position ``i`` is ``C[Q[j]]`` if ``i == S[j]`` and 0 otherwise.

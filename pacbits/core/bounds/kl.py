@@ -1,4 +1,4 @@
-r"""Whole-model KL bounds from a codec's exact bit counts (DESIGN §5.1-5.4), itemized.
+r"""Whole-model KL bounds from a codec's exact bit counts (docs/bounds.md), itemized.
 
 **Occam** (Theorem 4.1): ``KL <= L·ln 2 − ln m(L)``, L the stream's total bits.
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import ConfigError
-from ._check import count, positive, real_array
+from .checks import count, positive, real_array
 from .mixture import MixtureKL, mixture_kl
 from .occam import LN2, LengthPrior, length_prior
 
@@ -71,7 +71,7 @@ class TensorKL:
     index_bits: int  # of which index bits
     code_bits: int  # bits charged at ln 2 each (the tensor's part of L)
     sigma: float | None  # None: point-mass posterior, plain Occam
-    weighted: bool  # mixture weights P from the coder (DESIGN §5.3) rather than Theorem 4.3's
+    weighted: bool  # mixture weights P from the coder (docs/bounds.md) rather than Theorem 4.3's
     mixture: MixtureKL | None
 
     @property

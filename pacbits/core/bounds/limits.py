@@ -6,7 +6,7 @@ With ``e = E L̂(ĥ)`` (expected training error) and ``f = E L(ĥ)`` (expected t
     H(ĥ) >= n·[ln 2 − l_n·h_b(p_n) − (1 − l_n)·h_b(q_n)]   (nats; h_b the binary entropy).
 
 The paper's last display prints ``n ln 2 − n[l_n h_b(p_n) − (1−l_n) h_b(q_n)]``; the sign
-inside the bracket is wrong (DESIGN §6). The bracket is the mutual information between a
+inside the bracket is wrong (docs/bounds.md). The bracket is the mutual information between a
 fair coin (train or test?) and the loss on the chosen example, so it is >= 0; a term
 whose weight l_n or 1 − l_n is 0 is 0. The result is rounded down (by 1e-15 nats an
 example, above the rounding error of the bracket) and clipped at 0.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from ._check import count, probability
+from .checks import count, probability
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-r"""The mixture term of Theorem 4.3 and of its weighted form (DESIGN §5.2-5.3), certified.
+r"""The mixture term of Theorem 4.3 and of its weighted form (docs/bounds.md), certified.
 
 For one tensor with codebook ``c`` (length r), index counts ``n_j``, posterior scale σ,
 prior scale λ and mixture weights ``w`` (all 1 for Theorem 4.3's unnormalized sum; a
@@ -49,7 +49,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from ..errors import ConfigError
-from ._check import count, positive, real_array
+from .checks import count, positive, real_array
 
 _FINE = 6.0  # uniform cells within this many σ of each posterior center
 _GROWTH = 1.1  # then cells grow geometrically ...

@@ -1,4 +1,4 @@
-"""Monte Carlo correction of the stochastic training error (DESIGN §5.6).
+"""Monte Carlo correction of the stochastic training error (docs/bounds.md).
 
 ``L̂(ρ) = E_{h~ρ} L̂(h)`` is estimated by m independent weight draws, each evaluated on
 the whole training set, giving error rates ``X_1..X_m ∈ [0, 1]`` with mean ``L̂(ρ)``
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from ._check import open_unit, real_array
+from .checks import open_unit, real_array
 from .pacbayes import kl_inverse_upper
 
 

@@ -15,7 +15,7 @@ import math
 from abc import ABC, abstractmethod
 
 from ..errors import ConfigError
-from ._check import count
+from .checks import count
 
 LN2 = math.log(2.0)
 

@@ -1,4 +1,4 @@
-"""PAC-Bayes bounds on the risk of a posterior ρ from its KL to the prior (DESIGN §5.5).
+"""PAC-Bayes bounds on the risk of a posterior ρ from its KL to the prior (docs/bounds.md).
 
 * kl-inverse (Langford-Seeger, Maurer 2004): with probability >= 1 − ε,
   ``kl(L̂ ‖ L) <= (KL + ln(2√n/ε)) / n``, so ``L <= kl⁻¹(L̂, that)``. Maurer proves
@@ -22,7 +22,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import xlog1py, xlogy
 
 from ..errors import ConfigError
-from ._check import count, nonnegative, open_unit, probability
+from .checks import count, nonnegative, open_unit, probability
 
 KL_INV_TOL = 1e-12  # kl_inverse_upper returns q with q* <= q <= q* + KL_INV_TOL
 ALPHA = 1.001  # Catoni's α, fixed in advance

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from ._check import count, open_unit, probability
+from .checks import count, open_unit, probability
 from .kl import KLReport, Term, text_table
 from .montecarlo import MonteCarloBound, stochastic_error_upper
 from .pacbayes import ALPHA, catoni_bound, kl_bound
