@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +121,24 @@ def test_decompress_rejects_a_non_canonical_stream_as_inspect_does():
     for fn in (decompress, inspect):  # ... but no compressor writes it
         with pytest.raises(DecodeError, match="canonical"):
             fn(data, reg)
+
+
+def test_the_container_itself_must_be_canonical():
+    rec = Record("w", (3,), torch.float32, None, bytes(12))
+    good = stream(rec)
+    assert decompress(good)["w"].shape == (3,)
+    body = good[:-4]
+    i = body.index(b"w") + 3  # name, dtype code, ndim: then the dimension 3
+    assert body[i] == 3
+    overlong = body[:i] + b"\x83\x00" + body[i + 1:]  # 3 as a two-byte varint
+    with pytest.raises(DecodeError, match="canonical"):
+        decompress(overlong + struct.pack(">I", zlib.crc32(overlong)))
+    spaced = stream(Record("w", (1,), torch.float32, ("fixed", '{"positions": "auto"}'), empty_fixed()))
+    with pytest.raises(DecodeError, match="canonical JSON"):
+        decompress(spaced)
+    unused = bytearray(good[:5]) + uvarint(1) + uvarint(5) + b"fixed" + uvarint(2) + b"{}" + good[6:-4]
+    with pytest.raises(DecodeError, match="canonical"):
+        decompress(bytes(unused) + struct.pack(">I", zlib.crc32(bytes(unused))))
 
 
 # -- the decoding budget and bounded memory -----------------------------------------------------

@@ -226,7 +226,7 @@ class Codec:
         triplets = self.triplets(state_dict)
         cfg = self.coder.get_config()
         cfg.pop("id")
-        coder_ref = (self.coder.id, json.dumps(cfg, sort_keys=True, separators=(",", ":")))
+        coder_ref = (self.coder.id, container.canonical_json(cfg))
         records, parts = [], []
         for name, tensor in state_dict.items():
             if name in triplets:
