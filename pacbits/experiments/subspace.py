@@ -222,7 +222,7 @@ def write_prior(args, data) -> int:
 
 def load_prior(path: Path, dataset: str, model_id: str) -> tuple[dict, str]:
     """The prior's state_dict and its label; refuses a prior trained on the data set being bounded."""
-    from pacbits.cli._common import load_state_dict
+    from pacbits.loading import load_state_dict
 
     state = load_state_dict(path)
     meta_path = Path(str(path) + ".json")
