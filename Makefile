@@ -24,6 +24,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/coders.py
+	$(BIN)/python benchmarks/structured.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -44,10 +44,10 @@ from scipy.special import gammaln
 
 from pacbits.core import Triplet
 from pacbits.core.bitio import bit_width, uvarint
-from pacbits.plugins import gaps as G
+from pacbits.core import bitio as G
 from pacbits.plugins.csr_arithmetic import CsrArithmeticCoder
 from pacbits.plugins.fixed import FixedCoder
-from pacbits.plugins.histogram import split_bits
+from pacbits.core.bitio import split_bits
 from pacbits.plugins.huffman import HuffmanCoder, code_lengths
 from pacbits.plugins.paper2019 import Paper2019Coder
 from pacbits.testing.reference import optimal_huffman_bits

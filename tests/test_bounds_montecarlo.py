@@ -51,6 +51,7 @@ def test_invalid_input_names_the_argument(rates, delta, name):
 
 
 def hb(p):
+    p = min(max(p, 0.0), 1.0)  # (1 - e) / (2 - e - f) can round to just above 1
     return 0.0 if p in (0, 1) else -(p * math.log(p) + (1 - p) * math.log(1 - p))
 
 

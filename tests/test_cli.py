@@ -23,7 +23,7 @@ def run(capsys, *argv):
 
 def test_plugins_json_lists_builtin_coders(capsys):
     code, out, _ = run(capsys, "plugins", "--json")
-    rows = json.loads(out)
+    rows = json.loads(out)["components"]
     assert code == 0 and {"kind": "coder", "id": "fixed", "package": "pacbits"} in rows
 
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 
-from pacbits.core import Codec, CodecSpec, ConfigError, EncodeError, decompress, inspect
+from pacbits.core import Codec, CodecSpec, ConfigError, EncodeError, PluginError, decompress, inspect
 from pacbits.plugins.fixed import FixedCoder
 from pacbits.plugins.kmeans import KMeansQuantizer
 from pacbits.plugins.magnitude import MagnitudePruner
@@ -88,7 +88,7 @@ def test_pruner_mask_shape_checked():
         def masks(self, weights):
             return {n: torch.ones(3, dtype=torch.bool) for n in weights}
 
-    with pytest.raises(EncodeError, match="mask for '0.weight' has shape"):
+    with pytest.raises(PluginError, match=r"pruner 'magnitude' \(.*Wrong, module .*test_codec\): mask for '0.weight' has shape"):
         Codec(FixedCoder(), Wrong()).compress(model_state())
 
 

@@ -1,4 +1,4 @@
-"""Corner cases every entropy coder (csr-arithmetic, huffman, paper2019) must handle."""
+"""Corner cases every entropy coder (csr-arithmetic, csr-structured, huffman, paper2019) must handle."""
 import numpy as np
 import pytest
 
@@ -6,8 +6,9 @@ from pacbits.core import DecodeError, EncodeError, Triplet, make_registry
 from pacbits.plugins.csr_arithmetic import CsrArithmeticCoder
 from pacbits.plugins.huffman import HuffmanCoder
 from pacbits.plugins.paper2019 import Paper2019Coder
+from pacbits.plugins.structured import StructuredCoder
 
-CODERS = [CsrArithmeticCoder(), HuffmanCoder(), Paper2019Coder()]
+CODERS = [CsrArithmeticCoder(), StructuredCoder(), HuffmanCoder(), Paper2019Coder()]
 F16 = np.float16
 
 

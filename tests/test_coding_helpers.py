@@ -1,13 +1,13 @@
-"""Bit fields, count tables and gap symbols shared by the csr-arithmetic and huffman coders."""
+"""The coding toolkit (pacbits.core.bitio): bit fields, count tables and gap symbols, as the built-in coders use them."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pacbits.core import DecodeError
-from pacbits.plugins import gaps as G
-from pacbits.plugins.bitfields import FieldReader, pack_fields
-from pacbits.plugins.histogram import read_counts, split_bits, split_fields
+from pacbits.core import bitio as G
+from pacbits.core.bitio import BitReader, pack_fields
+from pacbits.core.bitio import read_counts, split_bits, split_fields
 
 
 def bit_string(values, widths) -> str:
@@ -24,21 +24,21 @@ def test_fields_pack_like_a_bit_string_and_read_back(widths, seed):
     ref = bit_string(values, widths)
     assert nbits == len(ref) and len(data) == (nbits + 7) // 8
     assert "".join(format(b, "08b") for b in data)[:nbits] == ref and not int.from_bytes(data, "big") & ((1 << (8 * len(data) - nbits)) - 1)
-    rd = FieldReader(data, "test")
+    rd = BitReader(data, "test")
     assert rd.read(widths).tolist() == values
     assert rd.end() == len(data)
 
 
 def test_reader_is_bounds_checked():
-    rd = FieldReader(b"\xff", "test")
+    rd = BitReader(b"\xff", "test")
     assert rd.read([3, 0, 5]).tolist() == [7, 0, 31]
     with pytest.raises(DecodeError, match="truncated"):
         rd.read([1])
     with pytest.raises(DecodeError, match="nonzero padding"):
-        r2 = FieldReader(b"\x01", "test")
+        r2 = BitReader(b"\x01", "test")
         r2.read([4])
         r2.end()
-    assert FieldReader(b"\x80\x01", "test").windows(0, 16, 3).tolist() == [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4]
+    assert BitReader(b"\x80\x01", "test").windows(0, 16, 3).tolist() == [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4]
 
 
 def test_count_table_by_hand():
@@ -59,14 +59,14 @@ def test_count_table_round_trips_and_split_bits_agrees(hist):
     vals, widths = split_fields(used, hist[used], hist.size)
     assert split_bits(hist) == widths.sum()
     data, _ = pack_fields(vals, widths)
-    sym, cnt = read_counts(FieldReader(data, "test"), int(hist.sum()), hist.size)
+    sym, cnt = read_counts(BitReader(data, "test"), int(hist.sum()), hist.size)
     assert sym.tolist() == used.tolist() and cnt.tolist() == hist[used].tolist()
 
 
 def test_count_table_rejects_a_split_above_its_total():
     data, _ = pack_fields([3], [2])  # total 2: left must be <= 2
     with pytest.raises(DecodeError, match="splits more"):
-        read_counts(FieldReader(data, "test"), 2, 2)
+        read_counts(BitReader(data, "test"), 2, 2)
 
 
 @pytest.mark.parametrize("t", [0, 1, 3, 16])
@@ -97,4 +97,4 @@ def test_fields_across_chunks_match_a_bit_by_bit_reference():
     shift = (np.cumsum(widths)[field] - 1 - np.arange(nbits)).astype(np.uint64)  # bit position from the field's end
     ref = ((values[field] >> shift) & np.uint64(1)).astype(np.uint8)
     assert np.array_equal(np.unpackbits(np.frombuffer(data, np.uint8))[:nbits], ref)
-    assert np.array_equal(FieldReader(data, "test").read(widths), values)
+    assert np.array_equal(BitReader(data, "test").read(widths), values)

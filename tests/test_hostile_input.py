@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,16 +15,15 @@ import pytest
 import torch
 
 from pacbits.cli import main
-from pacbits.core import Codec, CodecSpec, ConfigError, DecodeError, EncodeError, Quantizer, Triplet, decompress, inspect
+from pacbits.core import (Codec, CodecSpec, ConfigError, DecodeError, EncodeError, Quantizer, Triplet, decompress, hookimpl,
+                          inspect, make_registry)
 from pacbits.core import container, limits
-from pacbits.core.bitio import uvarint
+from pacbits.core.bitio import pack_fields, split_fields, uvarint
 from pacbits.core.container import Record
 from pacbits.core.files import write_atomic
 from pacbits.data.errors import DataError
 from pacbits.data.idx import read_idx
-from pacbits.plugins.bitfields import pack_fields
 from pacbits.plugins.fixed import FixedCoder
-from pacbits.plugins.histogram import split_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,14 +94,51 @@ def test_raw_side_tensors_must_be_finite(value, dtype):
         decompress(data)
 
 
+class LaxFixed(FixedCoder):
+    """Decodes either position mode, whatever its config would choose (``fixed`` itself refuses the other)."""
+
+    id = "lax-fixed"
+
+    def decode(self, payload, shape):
+        return FixedCoder("indices" if payload[0] & 2 else "bitmask").decode(payload, shape)
+
+
+class LaxPlugin:
+    @staticmethod
+    @hookimpl
+    def register_coders():
+        return [LaxFixed]
+
+
 def test_decompress_rejects_a_non_canonical_stream_as_inspect_does():
     t = Triplet.build((64,), [3], np.array([0.5], np.float32), [0])  # auto codes 1 position as an index
     odd = fixed_payload(t, "bitmask")
-    assert FixedCoder("auto").decode(odd, (64,)).equals(t)  # it decodes ...
-    data = stream(Record("w", (64,), torch.float32, ("fixed", '{"positions":"auto"}'), odd))
+    with pytest.raises(DecodeError, match="position mode"):
+        FixedCoder("auto").decode(odd, (64,))  # the built-in decoder is canonical itself
+    assert LaxFixed("auto").decode(odd, (64,)).equals(t)  # a lax one decodes it ...
+    reg = make_registry(entry_points=False, plugins=[LaxPlugin()])
+    data = stream(Record("w", (64,), torch.float32, ("lax-fixed", '{"positions":"auto"}'), odd))
     for fn in (decompress, inspect):  # ... but no compressor writes it
         with pytest.raises(DecodeError, match="canonical"):
-            fn(data)
+            fn(data, reg)
+
+
+def test_the_container_itself_must_be_canonical():
+    rec = Record("w", (3,), torch.float32, None, bytes(12))
+    good = stream(rec)
+    assert decompress(good)["w"].shape == (3,)
+    body = good[:-4]
+    i = body.index(b"w") + 3  # name, dtype code, ndim: then the dimension 3
+    assert body[i] == 3
+    overlong = body[:i] + b"\x83\x00" + body[i + 1:]  # 3 as a two-byte varint
+    with pytest.raises(DecodeError, match="canonical"):
+        decompress(overlong + struct.pack(">I", zlib.crc32(overlong)))
+    spaced = stream(Record("w", (1,), torch.float32, ("fixed", '{"positions": "auto"}'), empty_fixed()))
+    with pytest.raises(DecodeError, match="canonical JSON"):
+        decompress(spaced)
+    unused = bytearray(good[:5]) + uvarint(1) + uvarint(5) + b"fixed" + uvarint(2) + b"{}" + good[6:-4]
+    with pytest.raises(DecodeError, match="canonical"):
+        decompress(bytes(unused) + struct.pack(">I", zlib.crc32(bytes(unused))))
 
 
 # -- the decoding budget and bounded memory -----------------------------------------------------

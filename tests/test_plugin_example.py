@@ -27,10 +27,10 @@ ENV = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1",
        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 
 
-def run(*argv, cwd=None) -> str:
-    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=ENV, cwd=cwd)
+def run(*argv, cwd=None, env=None, stderr=False):
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env or ENV, cwd=cwd)
     assert proc.returncode == 0, f"{argv} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
+    return (proc.stdout, proc.stderr) if stderr else proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,8 @@ def venv(tmp_path_factory):
     return python, src
 
 
-def pacbits(python, *argv) -> str:
-    return run(python, "-c", "import sys; from pacbits.cli import main; sys.exit(main())", *argv)
+def pacbits(python, *argv, **kwargs):
+    return run(python, "-c", "import sys; from pacbits.cli import main; sys.exit(main())", *argv, **kwargs)
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def checkpoint(tmp_path):
 
 
 def test_listed_by_pacbits_plugins(venv):
-    rows = json.loads(pacbits(venv[0], "plugins", "--json"))
+    rows = json.loads(pacbits(venv[0], "plugins", "--json"))["components"]
     mine = {(r["kind"], r["id"]) for r in rows if r["package"] == "pacbits_plugin_example"}
     assert mine == {("coder", "elias-gamma"), ("quantizer", "uniform"), ("codec", PRESET)}
     assert ("coder", "fixed") in {(r["kind"], r["id"]) for r in rows}
@@ -107,7 +107,7 @@ def test_passes_the_conformance_kit(venv):
     # the example's own suite (a CoderConformance subclass) and the no-file route, in one run
     out = run(python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests", "--pacbits-coder", "elias-gamma", cwd=src)
     for suite in ("TestEliasGamma", "TestInstalledCoder"):
-        assert len(re.findall(rf"::{suite}::test_\w+(\[elias-gamma\])? PASSED", out)) == 4, out
+        assert len(re.findall(rf"::{suite}::test_\w+(\[elias-gamma\])? PASSED", out)) == 5, out
 
 
 def test_ranked_by_pacbits_bench(venv, tiny_lenet5, tiny_mnist_dir, tmp_path):
@@ -118,6 +118,62 @@ def test_ranked_by_pacbits_bench(venv, tiny_lenet5, tiny_mnist_dir, tmp_path):
     assert {"lenet5-paper", "lenet5-paper2019", PRESET} <= set(ranked)
     assert sorted(r["rank"] for r in ranked.values()) == list(range(1, len(ranked) + 1))
     assert all(r["union_cost_nats"] == math.log(len(ranked)) for r in ranked.values())
+
+
+CONFLICTING = """
+from pacbits.core import hookimpl
+from pacbits.plugins.fixed import FixedCoder
+
+
+class Huffman(FixedCoder):
+    id = "huffman"
+
+
+@hookimpl
+def register_coders():
+    return [Huffman]
+"""
+
+
+def test_broken_and_conflicting_plugins_beside_it_cost_one_warning_line_each(venv, checkpoint, tmp_path):
+    """A plugin that fails to import and one that claims 'huffman' are installed beside the example:
+    plugins, compress and decompress keep working, each saying so in one warning line per plugin."""
+    python, _ = venv
+    site = tmp_path / "site"
+    site.mkdir()
+    for dist, value in (("broken-plugin", "broken_plugin_module_that_is_missing"), ("conflicting-plugin", "conflicting_plugin")):
+        info = site / f"{dist.replace('-', '_')}-0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+        (info / "entry_points.txt").write_text(f"[pacbits]\n{dist} = {value}\n")
+    (site / "conflicting_plugin.py").write_text(CONFLICTING)
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([ENV["PYTHONPATH"], str(site)])}
+
+    def warned(err):
+        lines = [line for line in err.splitlines() if "warning" in line]
+        assert len(lines) == 2 and all(line.startswith("pacbits: warning: plugin '") for line in lines), err
+        assert any("'broken-plugin' (broken-plugin 0.1): entry point" in line and "ModuleNotFoundError" in line
+                   for line in lines), err
+        assert any("'conflicting-plugin' (conflicting-plugin 0.1): its coder 'huffman' is already registered" in line
+                   for line in lines), err
+
+    out, err = pacbits(python, "plugins", "--json", env=env, stderr=True)
+    listing = json.loads(out)
+    assert {(r["kind"], r["id"]) for r in listing["components"]} >= {("coder", "elias-gamma"), ("coder", "huffman")}
+    assert {(p["plugin"], p["status"]) for p in listing["problems"]} == {("broken-plugin", "broken"),
+                                                                       ("conflicting-plugin", "conflict")}
+    warned(err)
+    path, sd = checkpoint
+    out, err = pacbits(python, "compress", path, "--codec", "huffman", "-o", tmp_path / "m.pbits", env=env, stderr=True)
+    warned(err)
+    _, err = pacbits(python, "decompress", tmp_path / "m.pbits", "-o", tmp_path / "back.pt", env=env, stderr=True)
+    warned(err)
+    back = torch.load(tmp_path / "back.pt", weights_only=True)
+    assert all(torch.equal(back[n], sd[n]) for n in sd)  # the built-in huffman coded it, losslessly
+    # and switched off, they cost nothing
+    _, err = pacbits(python, "--disable-plugin", "broken-plugin", "--disable-plugin", "conflicting-plugin",
+                     "plugins", env=env, stderr=True)
+    assert "warning" not in err
 
 
 def test_its_quantizer_trains_in_reproduce(venv, tiny_mnist_dir, tmp_path):

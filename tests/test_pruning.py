@@ -7,6 +7,7 @@ from pacbits.core import Codec, ConfigError, decompress, reparam
 from pacbits.plugins.dns import DNSPruner, dns_rule, quantile_threshold
 from pacbits.plugins.fixed import FixedCoder
 from pacbits.plugins.magnitude import MagnitudePruner
+from pacbits.testing.conformance import PrunerConformance
 
 
 def mlp(seed=0):
@@ -201,3 +202,14 @@ def test_configs_round_trip_through_the_registry(registry):
         p = registry.create("pruner", cfg)
         assert registry.create("pruner", p.get_config()).config_json() == p.config_json()
     assert registry.get("pruner", "dns").one_shot is False
+
+
+class TestPrunersConform(PrunerConformance):
+    @pytest.fixture(params=[MagnitudePruner(0.3), MagnitudePruner(0.1, scope="global"), DNSPruner(density=0.2)],
+                    ids=["magnitude", "magnitude-global", "dns"])
+    def pacbits_pruner(self, request):
+        return request.param
+
+    @pytest.fixture
+    def pacbits_max_examples(self):
+        return 40

@@ -32,7 +32,7 @@ def test_each_property_is_a_test_and_failures_name_it(pytester):
     outcomes = {r.nodeid.split("::", 1)[1]: r.outcome for r in result.reprec.getreports("pytest_runtest_logreport")
                 if r.when == "call" or r.outcome == "failed"}
     for prop in ("config_round_trips", "round_trip_exact_honest_deterministic", "code_is_injective",
-                 "malformed_payload_raises_decode_error"):
+                 "malformed_payload_raises_decode_error", "decoding_is_canonical"):
         assert outcomes[f"TestFixed::test_{prop}"] == "passed"
         assert outcomes[f"TestForgotTheCoder::test_{prop}"] == "failed"
     assert outcomes["TestDrops::test_round_trip_exact_honest_deterministic"] == "failed"
@@ -43,4 +43,10 @@ def test_each_property_is_a_test_and_failures_name_it(pytester):
 def test_pacbits_coder_option_runs_the_suite_on_a_registered_coder(pytester):
     result = pytester.runpytest("--pacbits-coder", "fixed",
                                 "--pacbits-coder", '{"id": "fixed", "positions": "bitmask"}', "--pacbits-max-examples", "20")
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=10, skipped=2)  # no quantizer or pruner named: their suites skip
+
+
+def test_quantizer_and_pruner_options_run_their_kits(pytester):
+    result = pytester.runpytest("--pacbits-quantizer", "kmeans", "--pacbits-quantizer", '{"id": "kmeans", "dtype": "float16"}',
+                                "--pacbits-pruner", "magnitude", "--pacbits-max-examples", "10")
+    result.assert_outcomes(passed=3, skipped=5)  # no coder named: its five properties skip

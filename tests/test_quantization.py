@@ -9,6 +9,7 @@ from pacbits.core import Codec, ConfigError, decompress, reparam
 from pacbits.plugins.fixed import FixedCoder
 from pacbits.plugins.kmeans import KMeansQuantizer, lloyd_1d
 from pacbits.plugins.magnitude import MagnitudePruner
+from pacbits.testing.conformance import QuantizerConformance
 
 
 def pruned_mlp(seed=0, density=0.4):
@@ -153,3 +154,13 @@ def test_config_round_trip(registry):
     q = registry.create("quantizer", {"id": "kmeans", "bits": 4, "init": "kmeans++", "dtype": "float16"})
     assert registry.create("quantizer", q.get_config()).config_json() == q.config_json()
     assert registry.create("quantizer", {"id": "kmeans", "bits": 4}).init == "linear"
+
+
+class TestKMeansConforms(QuantizerConformance):
+    @pytest.fixture(params=[{}, {"dtype": "float16", "bits": 2}, {"init": "kmeans++", "zero_code": False}])
+    def pacbits_quantizer(self, request):
+        return KMeansQuantizer(**request.param)
+
+    @pytest.fixture
+    def pacbits_max_examples(self):
+        return 40

@@ -59,13 +59,14 @@ def test_empty_rows_and_columns_are_skipped():
     assert CODER.decode(CODER.encode(t).payload, t.shape).equals(t)
 
 
+@pytest.mark.parametrize("shape", [(600, 1000), (300, 400)])  # every row used; a few rows and columns empty
 @pytest.mark.parametrize("density", [0.01, 0.05, 0.2])
-def test_unstructured_within_a_fifth_of_a_percent_of_csr_arithmetic(density):
+def test_unstructured_within_a_fifth_of_a_percent_of_csr_arithmetic(density, shape):
     rng = np.random.default_rng(1)
-    n = 600 * 1000  # more than MAX_ROW_CELLS cells: the flat gap code
+    n = shape[0] * shape[1]
     pos = np.sort(rng.choice(n, int(n * density), replace=False))
     idx = np.minimum(rng.geometric(0.2, pos.size) - 1, 15)
-    t = Triplet.build((600, 1000), pos, np.linspace(-1, 1, 16, dtype=np.float16), idx)
+    t = Triplet.build(shape, pos, np.linspace(-1, 1, 16, dtype=np.float16), idx)
     assert CODER.encode(t).bits.total <= 1.002 * CsrArithmeticCoder().encode(t).bits.total
 
 
@@ -116,11 +117,19 @@ def test_negative_zero_entry_is_not_the_implicit_zero():
     assert CODER.decode(pb, (4,)).equals(b)
 
 
-def test_every_single_bit_flip_is_an_error_or_canonical():
-    # Canonical decoding: whatever decodes re-encodes to exactly those bytes.
+def flip_cases():
     rng = np.random.default_rng(4)
     pos = np.sort(rng.choice(600, 60, replace=False))
-    t = Triplet.build((20, 30), pos, np.linspace(-1, 1, 8).astype(np.float16), rng.integers(0, 8, 60))
+    yield Triplet.build((20, 30), pos, np.linspace(-1, 1, 8).astype(np.float16), rng.integers(0, 8, 60))
+    lenet = {rec.name: t for rec, t in lenet5_records()}
+    yield lenet["conv1.weight"]  # row mode
+    yield lenet["conv1.bias"]
+
+
+@pytest.mark.parametrize("case", [0, 1, 2])
+def test_every_single_bit_flip_is_an_error_or_canonical(case):
+    # Canonical decoding: whatever decodes re-encodes to exactly those bytes.
+    t = list(flip_cases())[case]
     payload = CODER.encode(t).payload
     for i in range(8 * len(payload)):
         flipped = bytearray(payload)

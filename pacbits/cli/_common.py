@@ -5,11 +5,12 @@ Nothing here imports torch: the parser is built without it, so ``pacbits bound``
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from pacbits.core import PacbitsError
 from pacbits.core.limits import load_json
+
+from ._output import json_stream
 
 
 def add_json(p) -> None:
@@ -36,8 +37,10 @@ def add_device(p) -> None:
 
 
 def print_json(obj) -> None:
-    json.dump(obj, sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+    """The command's one JSON document, on the real stdout (see :mod:`pacbits.cli._output`)."""
+    out = json_stream()
+    json.dump(obj, out, indent=2, sort_keys=False)
+    out.write("\n")
 
 
 def parse_json_arg(text: str | None, what: str) -> dict:
@@ -55,9 +58,10 @@ def read_input(path: Path) -> bytes:
 
 
 def codec_spec(codec_id: str, config: str | None):
-    """The registered preset ``codec_id`` with ``--config`` JSON keys overriding it."""
+    """The registered preset ``codec_id`` (or, for a coder id, the lossless codec with that coder)
+    with ``--config`` JSON keys overriding it."""
     from pacbits.core import CodecSpec, default_registry
 
-    spec = default_registry().get("codec", codec_id).to_dict()
+    spec = default_registry().codec(codec_id).to_dict()
     spec.update(parse_json_arg(config, "--config"))
     return CodecSpec.from_dict(spec)

@@ -21,7 +21,8 @@ def register(sub) -> None:
     p.add_argument("--model", default="lenet5", metavar="ID|module:factory",
                    help="the network: a registered model id or module:factory (default lenet5)")
     p.add_argument("--weights", type=Path, default=Path(DEFAULT_WEIGHTS), metavar="STATE_DICT.pt",
-                   help=f"its trained state_dict (default {DEFAULT_WEIGHTS}: the pruned and quantized LeNet-5 "
+                   help=f"its trained state_dict (default {DEFAULT_WEIGHTS}, else out/lenet5-quick/quantized.pt "
+                        "from make run: the pruned and quantized LeNet-5 "
                         "of `pacbits reproduce lenet5`)")
     p.add_argument("--codecs", nargs="*", metavar="ID",
                    help="registered presets to run (default: every one; an empty list runs only --config's)")

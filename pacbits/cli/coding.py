@@ -31,23 +31,26 @@ def add_max_size(p) -> None:
 
 def register(sub) -> None:
     p = sub.add_parser("compress", help="compress a state_dict checkpoint into a .pbits bitstream")
-    p.add_argument("state_dict", type=Path)
-    p.add_argument("--codec", default=DEFAULT_CODEC, help=f"codec preset id (default {DEFAULT_CODEC})")
+    p.add_argument("state_dict", type=Path, help="a PyTorch checkpoint (.pt) holding a state_dict")
+    p.add_argument("--codec", default=DEFAULT_CODEC, metavar="ID",
+                   help=f"codec preset id, or a coder id for the lossless codec with that coder (pacbits plugins; "
+                        f"default {DEFAULT_CODEC})")
     p.add_argument("--config", help="JSON codec config overriding the preset, e.g. '{\"coder\": {\"id\": \"fixed\"}}'")
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=Path, required=True, help="the .pbits bitstream to write")
     add_force(p)
     add_json(p)
     p.set_defaults(func=run_compress)
 
     p = sub.add_parser("decompress", help="decode a .pbits bitstream into a state_dict checkpoint")
-    p.add_argument("bitstream", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("bitstream", type=Path, help="the .pbits bitstream to decode")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the PyTorch checkpoint (.pt) to write")
     add_force(p)
     add_max_size(p)
+    p.add_argument("--json", action="store_true", help="print what was written (tensors, shapes, dtypes, bytes) as JSON")
     p.set_defaults(func=run_decompress)
 
     p = sub.add_parser("inspect", help="print the per-tensor bit breakdown of a .pbits bitstream")
-    p.add_argument("bitstream", type=Path)
+    p.add_argument("bitstream", type=Path, help="the .pbits bitstream to inspect")
     add_max_size(p)
     add_json(p)
     p.set_defaults(func=run_inspect)
@@ -75,8 +78,13 @@ def run_decompress(args) -> int:
     from pacbits.core import decompress
 
     check_output(args.output, args.force, [args.bitstream])
-    state_dict = decompress(read_input(args.bitstream), max_size=args.max_size)
+    data = read_input(args.bitstream)
+    state_dict = decompress(data, max_size=args.max_size)
     write_atomic(args.output, lambda f: torch.save(state_dict, f), args.force, [args.bitstream])
+    if args.json:
+        print_json({"bitstream": str(args.bitstream), "output": str(args.output), "bits": 8 * len(data),
+                    "tensors": [{"name": n, "shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch."),
+                                 "nonzero": int(t.count_nonzero())} for n, t in state_dict.items()]})
     return 0
 
 

@@ -32,6 +32,11 @@ def register_codecs():
             description="the paper's LeNet-5 recipe (DNS, 4-bit k-means, biases too) with pacbits' arithmetic coder",
         ),
         CodecSpec(
+            id="lenet5-structured",
+            pruner=LENET5_DNS, quantizer=LENET5_KMEANS, coder={"id": "csr-structured"}, targets="floating",
+            description="the paper's LeNet-5 recipe with csr-structured, which skips the rows and columns DNS empties",
+        ),
+        CodecSpec(
             id="lenet5-paper2019",
             pruner=LENET5_DNS, quantizer=LENET5_KMEANS, coder={"id": "paper2019"}, targets="floating",
             description="the paper's LeNet-5 recipe coded by the paper's own published coder (the baseline)",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 
 from . import container, limits
+from .component import describe
 from .errors import ConfigError, DecodeError, EncodeError, PacbitsError, PluginError
 from .interfaces import Coder, Pruner, Quantizer
 from .registry import Registry, default_registry
@@ -181,7 +183,10 @@ class Codec:
             raise EncodeError(f"pruner {self.pruner.id!r} works only during training and this state_dict has no "
                               "pruned (zero) weight: prune it while training first (pacbits reproduce, or "
                               "attach/update/detach) or use a codec with a one-shot pruner")
-        masks = self.pruner.masks(weights) if self.pruner is not None and self.pruner.one_shot else {}
+        masks = {}
+        if self.pruner is not None and self.pruner.one_shot:
+            with _blame(self.pruner, "masks"):
+                masks = self.pruner.masks(weights)
         out = {}
         for name, w in weights.items():
             flat = w.reshape(-1).float()
@@ -189,12 +194,20 @@ class Codec:
             if name in masks:
                 mask = torch.as_tensor(masks[name])
                 if mask.shape != w.shape:
-                    raise EncodeError(f"pruner mask for {name!r} has shape {tuple(mask.shape)}, expected {tuple(w.shape)}")
+                    raise PluginError(f"{describe(self.pruner)}: mask for {name!r} has shape {tuple(mask.shape)}, "
+                                      f"expected {tuple(w.shape)}")
                 keep &= mask.reshape(-1).bool()
             pos = torch.nonzero(keep).reshape(-1)
             values = flat[pos]
             if self.quantizer is not None:
-                codebook, idx = self.quantizer.quantize(name, values)
+                with _blame(self.quantizer, "quantize"):
+                    codebook, idx = self.quantizer.quantize(name, values)
+                codebook, idx = np.asarray(codebook), np.asarray(idx)
+                try:  # the quantizer's own output must be a valid (C, Q)
+                    Triplet.build(tuple(w.shape), pos.numpy(), codebook, idx)
+                except EncodeError as e:
+                    raise PluginError(f"{describe(self.quantizer)} returned an invalid codebook or indices for "
+                                      f"tensor {name!r}: {e}") from None
             else:
                 codebook, idx = np.unique(values.numpy(), return_inverse=True)
             try:
@@ -207,12 +220,13 @@ class Codec:
     def compress(self, state_dict: Mapping[str, torch.Tensor]) -> Compressed:
         """Encode a ``state_dict`` into one bitstream; the report's total is ``8 * len(data)``.
 
-        Each coded tensor is decoded back; a coder that breaks its contract raises :class:`PluginError`.
+        Each coded tensor is decoded back and encoded again; a coder that breaks its contract
+        (bit count, round trip, determinism) raises :class:`PluginError` naming it.
         """
         triplets = self.triplets(state_dict)
         cfg = self.coder.get_config()
         cfg.pop("id")
-        coder_ref = (self.coder.id, json.dumps(cfg, sort_keys=True, separators=(",", ":")))
+        coder_ref = (self.coder.id, container.canonical_json(cfg))
         records, parts = [], []
         for name, tensor in state_dict.items():
             if name in triplets:
@@ -307,17 +321,33 @@ def _coder_from_record(reg: Registry, rec: container.Record) -> Coder:
         raise DecodeError(f"tensor {rec.name!r} needs coder {cid!r}: {e}") from None
 
 
+@contextmanager
+def _blame(component, method: str):
+    """Errors raised inside a pruner's or quantizer's method name the component (and its distribution)."""
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as e:
+        kind = type(e) if isinstance(e, (EncodeError, ConfigError)) else PluginError
+        raise kind(f"{describe(component)}: {method} failed: {' '.join(str(e).split())}") from e
+
+
 def _check_contract(coder: Coder, name: str, t: Triplet, enc: Encoded) -> None:
-    """Refuse a coder whose bit count is not its payload's or whose code does not round-trip."""
+    """Refuse a coder whose bit count is not its payload's, whose code does not round-trip,
+    or whose encode is not deterministic (the decoded triplet, encoded again, must give the same bytes)."""
+    who = describe(coder)
     if enc.bits.total != 8 * len(enc.payload):
-        raise PluginError(f"coder {coder.id!r} reported {enc.bits.total} bits for the "
+        raise PluginError(f"{who} reported {enc.bits.total} bits for the "
                           f"{8 * len(enc.payload)}-bit payload of tensor {name!r}")
     try:
         back = decode_triplet(coder, enc.payload, t.shape)
     except DecodeError as e:
-        raise PluginError(f"coder {coder.id!r} cannot decode its own payload of tensor {name!r}: {e}") from None
+        raise PluginError(f"{who} cannot decode its own payload of tensor {name!r}: {e}") from None
     if not back.equals(t):
-        raise PluginError(f"coder {coder.id!r} does not round-trip tensor {name!r}: decode(encode(t)) != t")
+        raise PluginError(f"{who} does not round-trip tensor {name!r}: decode(encode(t)) != t")
+    if coder.encode(back).payload != enc.payload:
+        raise PluginError(f"{who}: encode is not deterministic: tensor {name!r} coded twice gave different bytes")
 
 
 def decode_triplet(coder: Coder, payload: bytes, shape: tuple[int, ...]) -> Triplet:

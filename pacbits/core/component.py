@@ -12,6 +12,8 @@ bitstream fails with :class:`ConfigError`, not inside the component.
 """
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import inspect
 import json
 import math
@@ -59,6 +61,28 @@ class Component:
         return f"{type(self).__name__}({args})"
 
 
+@functools.lru_cache(maxsize=None)
+def _distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def origin(obj) -> str:
+    """Where a class (or module name) comes from: ``"pacbits 0.1.0"`` (its distribution), else its module."""
+    module = obj if isinstance(obj, str) else obj.__module__
+    for dist in _distributions().get(module.split(".")[0], []):
+        try:
+            return f"{dist} {importlib.metadata.version(dist)}"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return f"module {module}"
+
+
+def describe(component) -> str:
+    """A component (or its class) for error messages: ``coder 'huffman' (HuffmanCoder, pacbits 0.1.0)``."""
+    cls = component if isinstance(component, type) else type(component)
+    return f"{cls.kind or 'component'} {cls.id!r} ({cls.__qualname__}, {origin(cls)})"
+
+
 def _check_type(cls, name: str, value, default) -> None:
     """Refuse ``value`` unless it has the JSON type of ``default`` (None and dict defaults: anything)."""
     if isinstance(default, bool):
@@ -76,3 +100,10 @@ def _check_type(cls, name: str, value, default) -> None:
         return
     if not ok:
         raise ConfigError(f"{cls.kind} {cls.id!r}: {name} must be {want}, got {value!r}")
+
+
+def parameters(cls: type) -> dict[str, Any]:
+    """A component class's settings and their defaults (``None`` where there is no default)."""
+    params = inspect.signature(cls.__init__).parameters
+    return {n: (None if p.default is p.empty else p.default) for n, p in params.items()
+            if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}

@@ -17,10 +17,14 @@ allocation exceeds the input size. Coder configs must be JSON objects (depth
 and numbers limited, :func:`~pacbits.core.limits.load_json`); a shape counts
 every dimension against ``max_numel``, zeros included; and the tensors of one
 stream may decode to at most ``max_size`` bytes in all (the decoding budget,
-checked here, before any payload is decoded).
+checked here, before any payload is decoded). The stream must be canonical:
+configs in :func:`canonical_json` form and the whole container exactly as
+:func:`write` writes its records (minimal varints, the coder table sorted and
+holding only used coders), so one model has one stream.
 """
 from __future__ import annotations
 
+import json
 import math
 import struct
 import zlib
@@ -114,7 +118,9 @@ def read(data: bytes, max_numel: int = MAX_NUMEL, max_size: int = limits.MAX_SIZ
     coders = []
     for _ in range(rd.uvarint(rd.remaining)):
         coders.append((_text(rd.block()), _text(rd.block())))
-        limits.load_json(coders[-1][1], f"coder {coders[-1][0]!r}: config", DecodeError)
+        cfg = limits.load_json(coders[-1][1], f"coder {coders[-1][0]!r}: config", DecodeError)
+        if coders[-1][1] != canonical_json(cfg):
+            raise DecodeError(f"coder {coders[-1][0]!r}: config is not in canonical JSON form (sorted keys, no spaces)")
     records, seen = [], set()
     for _ in range(rd.uvarint(rd.remaining)):
         name = _text(rd.block())
@@ -130,8 +136,15 @@ def read(data: bytes, max_numel: int = MAX_NUMEL, max_size: int = limits.MAX_SIZ
         payload = rd.block()
         records.append(Record(name, shape, DTYPES[code], coders[cref - 1] if cref else None, payload))
     rd.expect_end()
+    if write(records)[0] != data:  # one stream per model: no overlong varint, unused or unsorted coder
+        raise DecodeError("container is not in canonical form (as written by this pacbits, version 1)")
     limits.check_budget([(r.name, math.prod(r.shape) * limits.itemsize(r.dtype)) for r in records], max_size)
     return records
+
+
+def canonical_json(obj) -> str:
+    """The one JSON text of a config: sorted keys, no spaces (what :class:`Codec` writes)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
 def _text(b: bytes) -> str:

@@ -48,7 +48,8 @@ from .bench_codecs import Candidate, candidates
 from .bench_report import PARTS, write
 
 DEFAULT_MODEL = "lenet5"
-DEFAULT_WEIGHTS = Path("out/lenet5/quantized.pt")
+DEFAULT_WEIGHTS = Path("out/lenet5/quantized.pt")  # `pacbits reproduce lenet5 [--quick]`
+QUICK_WEIGHTS = Path("out/lenet5-quick/quantized.pt")  # `make run`, used when the former is missing
 BATCH = pipeline.SCHEDULE["noise"]["batch_size"]
 
 
@@ -105,6 +106,8 @@ def network_from(model: str, weights: Path) -> torch.nn.Module:
     if Path(model).is_file():
         raise ConfigError(f"--model names the network (a model id or module:factory), not a file; "
                           f"pass the state_dict {model} with --weights")
+    if weights == DEFAULT_WEIGHTS and not weights.exists() and QUICK_WEIGHTS.exists():
+        weights = QUICK_WEIGHTS
     if weights == DEFAULT_WEIGHTS and not weights.exists():
         raise ConfigError(f"no trained model at {weights}: make it with `pacbits reproduce lenet5 --quick` "
                           "(a few minutes; without --quick, the paper's schedule) or pass --weights STATE_DICT.pt")

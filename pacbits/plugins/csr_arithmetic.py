@@ -9,7 +9,7 @@ Payload::
     -- only if k > 0:
     m        varint: gap alphabet size (largest gap symbol + 1), see ``gaps``
     tables   one MSB-first bit string, zero-padded to a byte:
-               gap counts: k split over the m gap symbols (``histogram``)
+               gap counts: k split over the m gap symbols (``bitio.split_fields``)
                Q counts:   k split over the r codebook entries (absent if bit 1)
                raw bits:   the low bits of each large gap, in order
     gaps     varint byte length + ANS stream of the gap symbols
@@ -26,7 +26,9 @@ stream; ``header`` = flags, k, r and the Q counts (so the payload without its
 ``indices`` bits is self-delimiting and fixes ``P = counts / k``: see
 :meth:`CsrArithmeticCoder.index_prior`); ``padding`` = the table padding.
 
-Injective: ``encode`` is deterministic and ``decode`` inverts it.
+Injective: ``encode`` is deterministic and ``decode`` inverts it. Canonical:
+``decode`` rejects a payload whose t, m or index-model flag are not the ones
+``encode`` chooses for what it decodes to.
 """
 from __future__ import annotations
 
@@ -36,11 +38,10 @@ import constriction
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, DecodeError, EncodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import Reader, block, uvarint
+from pacbits.core.bitio import (BitReader, Reader, block, extra_bits, from_symbols, pack_fields, positions_of, read_counts,
+                                 split_bits, split_fields, uvarint)
 
 from . import gaps as G
-from .bitfields import FieldReader, pack_fields
-from .histogram import read_counts, split_bits, split_fields
 
 MAX_ALPHABET = 1 << 24  # constriction's Categorical: at most 2**24 symbols
 
@@ -157,17 +158,17 @@ class CsrArithmeticCoder(Coder):
         n, k, r, tm, uniform, cb, m, rest = h.n, h.k, h.r, h.t, h.extra, h.codebook, h.m, h.rest
         if not m:
             raise DecodeError(f"{what}: empty gap alphabet")
-        fr = FieldReader(rest, what)
+        fr = BitReader(rest, what)
         g_used, g_counts = read_counts(fr, k, m)
         G.check_span(g_used, g_counts, tm, n, what)
         q_used, q_counts = (None, None) if uniform else read_counts(fr, k, r)
-        low_start, low_bits = fr.pos, G.extra_bits(g_used, tm)
+        low_start, low_bits = fr.pos, extra_bits(g_used, tm)
         fr.skip(int(np.dot(g_counts, low_bits)))
         streams = Reader(rest[fr.end():], what)
         sym = _decode_stream(streams.block(), g_used, g_counts, k, what + " (gaps)")
         fr.pos = low_start
-        low = fr.read(G.extra_bits(sym, tm)).view(np.int64)
-        gaps = G.from_symbols(sym, low, tm)
+        low = fr.read(extra_bits(sym, tm)).view(np.int64)
+        gaps = from_symbols(sym, low, tm)
         if float(np.sum(gaps, dtype=np.float64)) + k > n:
             raise DecodeError(f"{what}: gaps run past the end of the tensor")
         q_data = streams.take(streams.remaining)
@@ -175,7 +176,11 @@ class CsrArithmeticCoder(Coder):
             idx = ans_decode(q_data, np.ones(r), k, what + " (indices)") if r > 1 else np.zeros(k, np.int64)
         else:
             idx = _decode_stream(q_data, q_used, q_counts, k, what + " (indices)")
-        return Triplet.decoded(shape, G.positions_of(gaps), cb, idx)
+        G.check_choices(h, sym, gaps, split_bits, what)
+        t = Triplet.decoded(shape, positions_of(gaps), cb, idx)
+        if uniform != _q_uniform(t):
+            raise DecodeError(f"{what}: index model flag is not the one the encoder chooses")
+        return t
 
     def index_prior(self, t: Triplet) -> np.ndarray | None:
         """``counts / k`` from the coded Q table, or uniform when Q is coded without one."""

@@ -8,6 +8,9 @@ Payload::
     S        bitmask of numel bits, or k indices at ceil(log2 numel) bits   (byte-aligned)
     Q        k indices at ceil(log2 r) bits                                 (byte-aligned)
 
+Canonical: the position mode must be the one the config chooses for (numel, k),
+and padding bits zero.
+
 Bits: ``|S| = numel`` (bitmask) or ``k*ceil(log2 numel)``; ``|Q| = k*ceil(log2 r)``.
 """
 from __future__ import annotations
@@ -15,23 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, ConfigError, DecodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import Reader, bit_width, pack_bits, packed_size, unpack_bits, uvarint
+from pacbits.core.bitio import (Reader, bit_width, check_padding, codebook_bytes, pack_bits, packed_size, read_codebook,
+                                 unpack_bits, uvarint)
 
 POSITION_MODES = ("auto", "bitmask", "indices")
-
-
-def codebook_bytes(codebook: np.ndarray) -> tuple[int, bytes]:
-    """(flag bit, little-endian bytes) of a float32/float16 codebook."""
-    half = codebook.dtype == np.float16
-    return int(half), codebook.astype("<f2" if half else "<f4").tobytes()
-
-
-def read_codebook(rd: Reader, r: int, half: bool) -> np.ndarray:
-    dt = np.dtype("<f2" if half else "<f4")
-    if r * dt.itemsize > rd.remaining:
-        raise DecodeError(f"codebook of {r} entries is longer than the payload")
-    cb = np.frombuffer(rd.take(r * dt.itemsize), dtype=dt).astype(np.float16 if half else np.float32)
-    return cb
 
 
 class FixedCoder(Coder):
@@ -72,6 +62,8 @@ class FixedCoder(Coder):
         if flags >> 2:
             raise DecodeError(f"fixed payload: unknown flags {flags:#x}")
         k = rd.uvarint(n)
+        if bool(flags & 2) != self._use_indices(n, k):
+            raise DecodeError(f"fixed payload: position mode flag {flags >> 1 & 1} is not the one this config chooses")
         r = rd.uvarint(rd.remaining)
         if k and not r:
             raise DecodeError("fixed payload: kept weights but an empty codebook")
@@ -79,8 +71,9 @@ class FixedCoder(Coder):
         if flags & 2:
             pos = unpack_bits(rd.take(packed_size(k, bit_width(n))), bit_width(n), k)
         else:
-            mask = np.unpackbits(np.frombuffer(rd.take((n + 7) // 8), dtype=np.uint8), count=n)
-            pos = np.flatnonzero(mask)
+            mask = rd.take(packed_size(n, 1))
+            check_padding(mask, n, "fixed payload: bitmask")
+            pos = np.flatnonzero(np.unpackbits(np.frombuffer(mask, dtype=np.uint8), count=n))
             if pos.size != k:
                 raise DecodeError(f"fixed payload: bitmask keeps {pos.size} weights, header says {k}")
         idx = unpack_bits(rd.take(packed_size(k, bit_width(r))), bit_width(r), k)

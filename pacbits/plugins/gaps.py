@@ -1,12 +1,8 @@
-"""CSR gaps as symbols of a bounded alphabet plus raw low bits (log-spaced bins).
+"""The payload start shared by the gap coders (csr-arithmetic, huffman).
 
-The gap before kept weight ``j`` is ``v = s_j - s_{j-1} - 1`` (``s_{-1} = -1``):
-the number of pruned weights skipped. With ``t`` mantissa bits and
-``x = max(bitlen(v) - t - 1, 0)``, ``v`` becomes the symbol ``(v >> x) + x * 2**t``
-and its ``x`` low bits, sent raw. Gaps below ``2**(t+1)`` are literal symbols;
-larger ones keep their leading ``t + 1`` bits (``2**t`` bins an octave). So the
-alphabet stays below ``2**t * (bitlen(numel) + 1)`` however large a gap, and
-``t`` (0..16) is chosen per tensor to minimize the estimated total bits.
+Gaps become log-spaced symbols plus raw low bits (the gap model of
+:mod:`pacbits.core.bitio`: :func:`~pacbits.core.bitio.to_symbols`), with ``t``
+(0..16) chosen per tensor to minimize the estimated total bits.
 """
 from __future__ import annotations
 
@@ -16,51 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from pacbits.core import BitBreakdown, DecodeError, EncodeError, Encoded, Triplet
-from pacbits.core.bitio import Reader, uvarint
+from pacbits.core.bitio import (MAX_GAP_T, Reader, alphabet_size, choose_t, codebook_bytes, from_symbols, gaps_of,
+                                 read_codebook, to_symbols, uvarint)
 
-from .fixed import codebook_bytes, read_codebook
-
-MAX_T = 16
 MAX_NUMEL = 1 << 53  # float64 holds every gap exactly
-
-
-def bitlen(v: np.ndarray) -> np.ndarray:
-    """``int.bit_length`` of each ``0 <= v < 2**53``."""
-    return np.frexp(np.asarray(v, dtype=np.float64))[1].astype(np.int64)
-
-
-def gaps_of(positions: np.ndarray) -> np.ndarray:
-    return np.diff(positions, prepend=-1) - 1
-
-
-def positions_of(gaps: np.ndarray) -> np.ndarray:
-    out = gaps + 1
-    np.cumsum(out, out=out)
-    out -= 1
-    return out
-
-
-def extra_bits(symbols: np.ndarray, t: int) -> np.ndarray:
-    """Raw low bits that follow each symbol."""
-    x = np.asarray(symbols, dtype=np.int64) >> t
-    x -= 1
-    return np.maximum(x, 0, out=x)
-
-
-def to_symbols(gaps: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(symbols, raw low bits, their widths) of the gaps."""
-    x = np.maximum(bitlen(gaps) - t - 1, 0)
-    return (gaps >> x) + (x << t), gaps & ((1 << x) - 1), x
-
-
-def from_symbols(symbols: np.ndarray, low: np.ndarray, t: int) -> np.ndarray:
-    """The gaps of symbols and their raw low bits (in place where it can: decoders hold k of them)."""
-    x = extra_bits(symbols, t)
-    out = x << t
-    np.subtract(symbols, out, out=out)
-    np.left_shift(out, x, out=out)
-    np.bitwise_or(out, low, out=out)
-    return out
 
 
 def check_span(used: np.ndarray, counts: np.ndarray, t: int, n: int, what: str) -> None:
@@ -72,29 +27,6 @@ def check_span(used: np.ndarray, counts: np.ndarray, t: int, n: int, what: str) 
     base = from_symbols(used, np.zeros_like(used), t)
     if float(np.dot(counts.astype(np.float64), base.astype(np.float64) + 1)) > n:
         raise DecodeError(f"{what}: gaps run past the end of the tensor")
-
-
-def alphabet_size(max_gap: int, t: int) -> int:
-    return int(to_symbols(np.array([max_gap]), t)[0][0]) + 1
-
-
-def choose_t(gaps: np.ndarray, table_bits: Callable[[np.ndarray], int]) -> int:
-    """The ``t`` minimizing table + entropy + raw bits (one histogram, merged down to each coarser t)."""
-    top = min(MAX_T, max(int(bitlen(gaps.max())) - 1, 0))
-    hist = np.bincount(to_symbols(gaps, top)[0])
-    k = gaps.size
-    best, best_bits = top, None
-    for t in range(top, -1, -1):
-        used = hist[hist > 0]
-        data = float(np.sum(used * np.log2(k / used)))
-        raw = int(np.dot(hist, extra_bits(np.arange(hist.size), t)))
-        bits = table_bits(np.trim_zeros(hist, "b")) + data + raw
-        if best_bits is None or bits <= best_bits:
-            best, best_bits = t, bits
-        # t -> t-1: literals below 2**t stay, every later pair of bins merges
-        tail = hist[1 << t:]
-        hist = np.concatenate([hist[: 1 << t], np.add.reduceat(tail, np.arange(0, tail.size, 2))]) if tail.size else hist
-    return best
 
 
 # The first steps shared by the gap coders (csr-arithmetic, huffman): their payloads
@@ -154,7 +86,7 @@ def start_decode(payload: bytes, shape: tuple[int, ...], what: str, extra_bits: 
     half, extra, tm = flags & 1, flags >> 1 & ((1 << extra_bits) - 1), flags >> (1 + extra_bits) & 31
     k = rd.uvarint(n)
     r = rd.uvarint(rd.remaining)
-    if flags >> (6 + extra_bits) or tm > MAX_T or (not k and flags > 1):
+    if flags >> (6 + extra_bits) or tm > MAX_GAP_T or (not k and flags > 1):
         raise DecodeError(f"{what}: bad flags {flags:#x}")
     if k and not r:
         raise DecodeError(f"{what}: kept weights but an empty codebook")
@@ -164,3 +96,9 @@ def start_decode(payload: bytes, shape: tuple[int, ...], what: str, extra_bits: 
         return Triplet.decoded(shape, np.zeros(0, np.int64), cb, np.zeros(0, np.int64))
     m = rd.uvarint(alphabet_size(n - 1, tm))
     return Head(n, k, r, tm, extra, cb, m, rd.take(rd.remaining))
+
+
+def check_choices(h: Head, symbols: np.ndarray, gaps: np.ndarray, table_bits: Callable[[np.ndarray], int], what: str) -> None:
+    """Canonical decoding: ``t`` and ``m`` must be what :func:`start_encode` chooses for these gaps."""
+    if h.m != int(symbols.max()) + 1 or h.t != choose_t(gaps, table_bits):
+        raise DecodeError(f"{what}: gap parameters (t {h.t}, m {h.m}) are not the ones the encoder chooses")

@@ -27,17 +27,18 @@ follows the chain of codeword starts from offset 0 by pointer doubling:
 O(N log k) numpy work for N bits. (constriction's Huffman API codes one symbol
 per Python call: far too slow for tensors of millions of weights.)
 
-Injective: ``encode`` is deterministic and ``decode`` inverts it.
+Injective: ``encode`` is deterministic and ``decode`` inverts it. Canonical:
+``decode`` rejects a payload whose t, m or code lengths are not the ones
+``encode`` chooses for what it decodes to.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, DecodeError, EncodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import bit_width, uvarint
+from pacbits.core.bitio import BitReader, bit_width, extra_bits, from_symbols, pack_fields, positions_of, uvarint
 
 from . import gaps as G
-from .bitfields import FieldReader, pack_fields
 
 MIN_LIMIT = 16  # code lengths are limited to max(16, ceil(log2 used symbols)) bits
 MAX_LIMIT = 24  # so decoding tables have at most 2**24 entries
@@ -100,7 +101,7 @@ def canonical(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return used, (np.cumsum(span) - span) >> (top - lengths[used]), top
 
 
-def read_lengths(fr: FieldReader, m: int) -> np.ndarray:
+def read_lengths(fr: BitReader, m: int) -> np.ndarray:
     """A code-length table; checks the code it defines is complete and within the limit."""
     w = fr.read_int(5)
     if m * w > fr.nbits - fr.pos:
@@ -116,7 +117,7 @@ def read_lengths(fr: FieldReader, m: int) -> np.ndarray:
     return lengths
 
 
-def read_codes(fr: FieldReader, lengths: np.ndarray, k: int) -> np.ndarray:
+def read_codes(fr: BitReader, lengths: np.ndarray, k: int) -> np.ndarray:
     """The next ``k`` codewords; the chain of codeword starts is found by pointer doubling."""
     used, codes, top = canonical(lengths)
     if used.size == 1:
@@ -193,19 +194,23 @@ class HuffmanCoder(Coder):
         if isinstance(h, Triplet):
             return h
         n, k, r, tm, cb, m = h.n, h.k, h.r, h.t, h.codebook, h.m
-        fr = FieldReader(h.rest, what)
+        fr = BitReader(h.rest, what)
         g_len = read_lengths(fr, m)
         q_len = read_lengths(fr, r) if r > 1 else None
         if np.count_nonzero(g_len) == 1:  # k copies of one symbol: check they fit before making them
             G.check_span(np.flatnonzero(g_len), np.array([k]), tm, n, what)
         sym = read_codes(fr, g_len, k)
-        gaps = G.from_symbols(sym, fr.read(G.extra_bits(sym, tm)).view(np.int64), tm)
+        gaps = from_symbols(sym, fr.read(extra_bits(sym, tm)).view(np.int64), tm)
         if float(np.sum(gaps, dtype=np.float64)) + k > n:
             raise DecodeError(f"{what}: gaps run past the end of the tensor")
         idx = read_codes(fr, q_len, k) if q_len is not None else np.zeros(k, np.int64)
         if 8 * fr.end() != fr.nbits:
             raise DecodeError(f"{what}: trailing bytes")
-        return Triplet.decoded(shape, G.positions_of(gaps), cb, idx)
+        G.check_choices(h, sym, gaps, _table_estimate, what)
+        if not np.array_equal(g_len, code_lengths(np.bincount(sym, minlength=m))) or (
+                q_len is not None and not np.array_equal(q_len, code_lengths(np.bincount(idx, minlength=r)))):
+            raise DecodeError(f"{what}: code lengths are not the Huffman lengths of the decoded symbols")
+        return Triplet.decoded(shape, positions_of(gaps), cb, idx)
 
     def index_prior(self, t: Triplet) -> np.ndarray | None:
         """``P_j = 2**-len_j`` from the coded index code lengths (one-hot if one index is used)."""

@@ -28,6 +28,9 @@ is written even when ``b = 0``; s = 65536 is written as 0. The codebook is
 stored in float16: a float32 codebook is accepted only if every value is exactly
 a float16 (bit 7 of the width byte restores the dtype), else EncodeError.
 
+Decoding re-encodes what it decoded and rejects a payload that is not exactly
+that code (canonical decoding).
+
 Bits: ``positions`` = the gap stream and the Q values of fillers; ``indices`` =
 ``k * w``; ``header`` = the 16-bit, 8-bit and 32-bit fields. Pure Python
 arithmetic coding: meant for small models.
@@ -39,9 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, DecodeError, EncodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import Reader, bit_width, pack_bits, packed_size, unpack_bits
-
-from .fixed import read_codebook
+from pacbits.core.bitio import Reader, bit_width, pack_bits, packed_size, read_codebook, unpack_bits
 
 MASK, HALF, QUARTER = (1 << 32) - 1, 1 << 31, 1 << 30
 MAX_TOTAL = QUARTER + 2  # the 32-bit coder's limit on the model's total count
@@ -213,7 +214,11 @@ class Paper2019Coder(Coder):
         rd.expect_end()
         pos = np.cumsum(np.array(entries, dtype=np.int64) + 1) - 1
         kept = q > 0
-        return Triplet.decoded(shape, pos[kept], cb.astype(np.float32) if as32 else cb, q[kept] - 1)
+        t = Triplet.decoded(shape, pos[kept], cb.astype(np.float32) if as32 else cb, q[kept] - 1)
+        # the cap, widths, alphabet and stream end leave the decoder choices: only encode's is canonical
+        if not self.accepts(t) or self.encode(t).payload != payload:
+            raise DecodeError(f"{what}: not the canonical code of what it decodes to")
+        return t
 
 
 @hookimpl

@@ -10,7 +10,7 @@ columns empty (docs/coders.md).
 A set of ``k`` of ``n`` (rows, columns, or the kept cells) is coded by its count
 and, when ``0 < k < n``, by the gaps of its members or, when ``2k > n``, of its
 complement: gap symbols and raw low bits as in ``gaps`` (``t`` chosen per set),
-their counts coded by binary splitting (``histogram``).
+their counts coded by binary splitting (``bitio.split_fields``).
 
 Grids of at most ``MAX_ROW_CELLS`` cells may instead use the **row mode**, when
 its estimated length is smaller: each row's count, then its cells in order, one
@@ -34,11 +34,14 @@ Payload::
                  deltas minus 1 (q ones and a zero), then their b low bits each
       k          bit_width(numel + 1) bits
       -- only if k > 0:
+      skip       1 bit (if A > 1 or B > 1): the sets below; else the kept positions
+                 are one set of k of numel (plain CSR gaps), as when
+                 skipping would not pay (e.g. random masks: every row is used)
       sets       rows (if A > 1: |R| - 1 at bit_width(A) bits), columns (if B > 1:
                  likewise), kept cells (count k known); each set with 0 < k < n
                  adds a values table: t (5 bits), m - 1 (symbol alphabet size),
                  the symbol counts and the raw low bits of its large values
-      mode       1 bit if 0 < k < cells <= MAX_ROW_CELLS: row mode; then the cells'
+      mode       1 bit if skip and 0 < k < cells <= MAX_ROW_CELLS: row mode; then the cells'
                  table is the values table of the row counts minus 1
       Q table    u (1 bit, if r >= 2): Q under a uniform model; else the Q counts
     sets     if any table has two symbols or more, or in row mode: varint byte
@@ -56,8 +59,12 @@ payload without its ``indices`` bits is self-delimiting and fixes ``P``: see
 = the set tables, raw bits and the sets stream with its length; ``indices`` =
 the Q stream; ``padding`` = the field padding.
 
-Canonical: every choice is a function of the triplet, and ``decode`` re-encodes
-what it decoded and rejects a payload that is not exactly that code.
+The encoder takes the skip bit, the row mode and Rice's parameter by comparing
+estimated lengths. Canonical: every choice is a function of the triplet; ``decode``
+recomputes the fields of what it decoded (everything but the ANS streams) and
+rejects a payload whose fields differ, and each stream must decode exactly to the
+empty coder state with its last byte nonzero (ANS decoding inverts encoding), its
+length varint in shortest form. So a payload that decodes is its triplet's code.
 """
 from __future__ import annotations
 
@@ -67,12 +74,11 @@ import constriction
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, DecodeError, EncodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import Reader, bit_width, block
+from pacbits.core import bitio
+from pacbits.core.bitio import BitReader, Reader, bit_width, block, pack_fields, read_counts, split_bits, split_fields, uvarint
 
 from . import gaps as G
-from .bitfields import FieldReader, pack_fields
-from .csr_arithmetic import MAX_ALPHABET, _decode_stream, _guard, _q_uniform, _Stream, ans_decode
-from .histogram import read_counts, split_bits, split_fields
+from .csr_arithmetic import MAX_ALPHABET, _decode_stream, _guard, _q_uniform, ans_decode, ans_encode
 
 MAX_R = 1 << 24
 MAX_UNARY = 62  # a Rice quotient is one field of q + 1 <= 63 bits
@@ -99,7 +105,7 @@ def from_keys(keys: np.ndarray, width: int) -> np.ndarray:
 
 def rice_parameter(d: np.ndarray, width: int) -> int:
     """The ``b`` minimizing ``sum(d >> b) + len(d) * (b + 1)`` with every quotient at most MAX_UNARY."""
-    lo = max(int(G.bitlen(d.max())) - 5, 0) if d.size else 0  # quotients below 32
+    lo = max(int(bitio.bitlen(d.max())) - 5, 0) if d.size else 0  # quotients below 32
     costs = [int(np.sum(d >> b)) + d.size * (b + 1) for b in range(lo, width)]
     return lo + int(np.argmin(costs))
 
@@ -129,7 +135,7 @@ def _gamma(w: _Writer, n: int) -> None:
     w.put(n, 2 * n.bit_length() - 1)
 
 
-def _read_gamma(fr: FieldReader, limit: int) -> int:
+def _read_gamma(fr: BitReader, limit: int) -> int:
     zeros = 0
     while not fr.read_int(1):
         zeros += 1
@@ -167,7 +173,7 @@ def _put_codebook(w: _Writer, cb: np.ndarray) -> None:
     w.put(d & ((1 << b) - 1), b, "codebook")
 
 
-def _read_unary(fr: FieldReader, data: bytes, count: int) -> np.ndarray:
+def _read_unary(fr: BitReader, data: bytes, count: int) -> np.ndarray:
     """``count`` unary numbers (q ones, then a zero) from the reader's position."""
     bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))[fr.pos : fr.pos + count * (MAX_UNARY + 1)]
     zeros = np.flatnonzero(bits == 0)[:count]
@@ -180,7 +186,7 @@ def _read_unary(fr: FieldReader, data: bytes, count: int) -> np.ndarray:
     return q
 
 
-def _read_codebook(fr: FieldReader, data: bytes, r: int, half: bool) -> np.ndarray:
+def _read_codebook(fr: BitReader, data: bytes, r: int, half: bool) -> np.ndarray:
     width = 16 if half else 32
     dt = np.dtype("<u2" if half else "<u4")
     z = fr.read_int(1) if r else 0
@@ -212,58 +218,61 @@ class _Values:
     t: int
     m: int
     width: int  # of the m - 1 field
-    stream: _Stream
+    counts: np.ndarray  # of the used symbols
+    table: tuple[np.ndarray, np.ndarray]  # the count table's (values, widths)
     low: np.ndarray
     low_bits: np.ndarray
-    ranks: np.ndarray
+    ranks: np.ndarray  # of the symbols among the used ones
 
     @classmethod
     def of(cls, values: np.ndarray, limit: int) -> "_Values":
-        tm = G.choose_t(values, split_bits)
-        sym, low, low_bits = G.to_symbols(values, tm)
+        tm = bitio.choose_t(values, split_bits)
+        sym, low, low_bits = bitio.to_symbols(values, tm)
         m = int(sym.max()) + 1
-        stream = _Stream(sym, m)
-        ranks = (np.cumsum(np.bincount(sym, minlength=m) > 0) - 1)[sym]
-        return cls(tm, m, bit_width(G.alphabet_size(limit - 1, tm)), stream, low, low_bits, ranks)
+        hist = np.bincount(sym, minlength=m)
+        used = np.flatnonzero(hist)
+        ranks = (np.cumsum(hist > 0) - 1)[sym]
+        return cls(tm, m, bit_width(bitio.alphabet_size(limit - 1, tm)), hist[used], split_fields(used, hist[used], m),
+                   low, low_bits, ranks)
 
     def cost(self) -> float:
         """Estimated bits: fields plus the ideal length of the stream."""
-        c = self.stream.counts
-        return 5 + self.width + self.stream.table_bits + int(self.low_bits.sum()) + float(np.sum(c * np.log2(c.sum() / c)))
+        c = self.counts
+        return 5 + self.width + int(self.table[1].sum()) + int(self.low_bits.sum()) + float(np.sum(c * np.log2(c.sum() / c)))
 
     def put(self, w: _Writer, segments: list) -> None:
         w.put(self.t, 5)
         w.put(self.m - 1, self.width)
-        w.put(*self.stream.fields, "positions")
+        w.put(*self.table, "positions")
         w.put(self.low, self.low_bits, "positions")
-        if self.stream.counts.size > 1:
-            segments.append(("categorical", self.ranks, self.stream.counts))
+        if self.counts.size > 1:
+            segments.append(("categorical", self.ranks, self.counts))
 
 
 class _ValuesTable:
     """The decoder's side of :class:`_Values`: the table, read before the stream; :meth:`values` after."""
 
-    def __init__(self, fr: FieldReader, limit: int, size: int):
+    def __init__(self, fr: BitReader, limit: int, size: int):
         self.size = size
         self.t = fr.read_int(5)
-        if self.t > G.MAX_T:
-            raise DecodeError(f"{fr.what}: gap mantissa bits {self.t} > {G.MAX_T}")
-        self.m = fr.read_int(bit_width(G.alphabet_size(limit - 1, self.t))) + 1
+        if self.t > bitio.MAX_GAP_T:
+            raise DecodeError(f"{fr.what}: gap mantissa bits {self.t} > {bitio.MAX_GAP_T}")
+        self.m = fr.read_int(bit_width(bitio.alphabet_size(limit - 1, self.t))) + 1
         self.used, self.counts = read_counts(fr, size, self.m)
         if self.counts.size > MAX_ALPHABET:
             raise DecodeError(f"{fr.what}: more than {MAX_ALPHABET} symbols in a table")
         self.low_at = fr.pos
-        fr.skip(int(np.dot(self.counts, G.extra_bits(self.used, self.t))))
+        fr.skip(int(np.dot(self.counts, bitio.extra_bits(self.used, self.t))))
         self.ranks = None
 
     @property
     def streamed(self) -> bool:
         return self.counts.size > 1
 
-    def values(self, fr: FieldReader) -> np.ndarray:
+    def values(self, fr: BitReader) -> np.ndarray:
         sym = self.used[self.ranks] if self.streamed else np.full(self.size, self.used[0])
         fr.pos = self.low_at
-        return G.from_symbols(sym, fr.read(G.extra_bits(sym, self.t)).astype(np.int64), self.t)
+        return bitio.from_symbols(sym, fr.read(bitio.extra_bits(sym, self.t)).astype(np.int64), self.t)
 
 
 def _complement(members: np.ndarray, n: int) -> np.ndarray:
@@ -277,20 +286,20 @@ def _set_values(members: np.ndarray, n: int) -> "_Values | None":
     k = members.size
     if k in (0, n):
         return None
-    return _Values.of(G.gaps_of(_complement(members, n) if 2 * k > n else members), n)
+    return _Values.of(bitio.gaps_of(_complement(members, n) if 2 * k > n else members), n)
 
 
-def _set_members(fr: FieldReader, table: "_ValuesTable | None", n: int, k: int) -> np.ndarray:
+def _set_members(fr: BitReader, table: "_ValuesTable | None", n: int, k: int) -> np.ndarray:
     if table is None:
         return np.arange(n if k else 0, dtype=np.int64)
     gaps = table.values(fr)
     if float(np.sum(gaps, dtype=np.float64)) + table.size > n:
         raise DecodeError(f"{fr.what}: gaps run past the end of a set")
-    members = G.positions_of(gaps)
+    members = bitio.positions_of(gaps)
     return _complement(members, n) if 2 * k > n else members
 
 
-def _set_table(fr: FieldReader, n: int, k: int) -> "_ValuesTable | None":
+def _set_table(fr: BitReader, n: int, k: int) -> "_ValuesTable | None":
     return None if k in (0, n) else _ValuesTable(fr, n, min(k, n - k))
 
 
@@ -377,12 +386,48 @@ def _decode_categorical(coder, table: _ValuesTable, what: str) -> None:
     table.ranks = out
 
 
+def _grid_plan(a, b, c, rows, cols, cell, row_used, col_used) -> tuple[list, float]:
+    """What codes the used rows, used columns and the kept cells of their grid, and its estimated bits."""
+    plan, cost = [], 0.0
+    for used, size in ((np.flatnonzero(row_used), a), (np.flatnonzero(col_used), b)):
+        if size > 1:
+            plan.append(("field", used.size - 1, bit_width(size)))
+            cost += bit_width(size)
+            v = _set_values(used, size)
+            if v is not None:
+                plan.append(("values", v))
+                cost += v.cost()
+    width = int(col_used.sum()) * c
+    cells = (np.cumsum(row_used) - 1)[rows] * width + (np.cumsum(col_used) - 1)[cols] * c + cell
+    n_cells = int(row_used.sum()) * width
+    flat = _set_values(cells, n_cells)
+    if flat is None:
+        return plan, cost
+    if n_cells <= MAX_ROW_CELLS:
+        grid = np.zeros(n_cells, bool)
+        grid[cells] = True
+        grid = grid.reshape(-1, width)
+        counts = _Values.of(grid.sum(1) - 1, width)
+        bits, probs = _row_probabilities(grid)
+        row_cost = counts.cost() + _row_cost(bits, probs)
+        row_mode = row_cost < flat.cost()
+        plan.append(("field", int(row_mode), 1))
+        cost += 1
+        if row_mode:
+            return plan + [("values", counts), ("bernoulli", bits, probs)], cost + row_cost
+    return plan + [("values", flat)], cost + flat.cost()
+
+
 class StructuredCoder(Coder):
     """Empty rows and columns skipped, the kept cells coded inside the rest (see the module doc)."""
 
     id = "csr-structured"
 
     def encode(self, t: Triplet) -> Encoded:
+        return self._encode(t, streams=True)
+
+    def _encode(self, t: Triplet, streams: bool) -> "Encoded | bytes":
+        """The payload, or with ``streams=False`` only its fields (for the decoder's canonical check)."""
         t.validate()
         n, k, r = t.numel, t.k, t.r
         if n >= G.MAX_NUMEL:
@@ -398,14 +443,22 @@ class StructuredCoder(Coder):
         if k:
             segments = []
             self._put_positions(w, t, segments)
-            sets = block(_ans_segments(segments)) if segments else b""
             uniform = r >= 2 and _q_uniform(t)
             if r >= 2:
                 w.put(int(uniform), 1)
-            qs = _Stream(t.indices, r, with_table=not uniform)
-            w.put(*qs.fields)
-            q_data = qs.payload
+            hist = t.counts()
+            used = np.flatnonzero(hist)
+            if not uniform:
+                w.put(*split_fields(used, hist[used], r))
+            if streams:
+                sets = block(_ans_segments(segments)) if segments else b""
+                if uniform:
+                    q_data = ans_encode(t.indices, np.ones(r))
+                elif used.size > 1:
+                    q_data = ans_encode((np.cumsum(hist > 0) - 1)[t.indices], hist[used])
         fields, nbits = w.pack()
+        if not streams:
+            return fields
         payload = fields + sets + q_data
         bits = BitBreakdown(header=w.bits("header"), codebook=w.bits("codebook"),
                             positions=w.bits("positions") + 8 * len(sets), indices=8 * len(q_data),
@@ -415,42 +468,35 @@ class StructuredCoder(Coder):
     @staticmethod
     def _put_positions(w: _Writer, t: Triplet, segments: list) -> None:
         a, b, c = view(t.shape)
+        if a == 1 and b <= 1:
+            return  # one weight, kept
         rows, rest = np.divmod(t.positions, b * c)
         cols, cell = np.divmod(rest, c)
         row_used = np.bincount(rows, minlength=a) > 0
         col_used = np.bincount(cols, minlength=b) > 0
-        used_rows, used_cols = np.flatnonzero(row_used), np.flatnonzero(col_used)
-        for count, used, size in ((used_rows.size, used_rows, a), (used_cols.size, used_cols, b)):
-            if size > 1:
-                w.put(count - 1, bit_width(size))
-                v = _set_values(used, size)
-                if v is not None:
-                    v.put(w, segments)
-        width = used_cols.size * c
-        cells = (np.cumsum(row_used) - 1)[rows] * width + (np.cumsum(col_used) - 1)[cols] * c + cell
-        n_cells = used_rows.size * width
-        flat = _set_values(cells, n_cells)
-        if flat is None:
+        whole = _set_values(t.positions, t.numel)
+        skip = False  # if every row and column is used and the row mode is out, the sets only add counts
+        if not (row_used.all() and col_used.all() and row_used.size * col_used.size * c > MAX_ROW_CELLS):
+            plan, cost = _grid_plan(a, b, c, rows, cols, cell, row_used, col_used)
+            skip = cost < (whole.cost() if whole is not None else 0)
+        w.put(int(skip), 1)
+        if not skip:
+            if whole is not None:
+                whole.put(w, segments)
             return
-        if n_cells <= MAX_ROW_CELLS:
-            grid = np.zeros(n_cells, bool)
-            grid[cells] = True
-            grid = grid.reshape(used_rows.size, width)
-            counts = _Values.of(grid.sum(1) - 1, width)
-            bits, probs = _row_probabilities(grid)
-            row_mode = counts.cost() + _row_cost(bits, probs) < flat.cost()
-            w.put(int(row_mode), 1)
-            if row_mode:
-                counts.put(w, segments)
-                if bits.size:
-                    segments.append(("bernoulli", bits, probs))
-                return
-        flat.put(w, segments)
+        for item in plan:
+            if item[0] == "field":
+                w.put(item[1], item[2])
+            elif item[0] == "values":
+                item[1].put(w, segments)
+            else:
+                segments.append(item)  # row mode: at least one decision (a row with 0 < count < width)
 
     def decode(self, payload: bytes, shape: tuple[int, ...]) -> Triplet:
         what = f"{self.id} payload"
-        t = self._decode(payload, tuple(shape), what)
-        if self.encode(t).payload != payload:
+        t, fields_end = self._decode(payload, tuple(shape), what)
+        # The streams decoded exactly (ANS is a bijection); the fields must be the triplet's own.
+        if fields_end != len(fields := self._encode(t, streams=False)) or payload[:fields_end] != fields:
             raise DecodeError(f"{what}: not the canonical code of the triplet it decodes to")
         return t
 
@@ -458,7 +504,7 @@ class StructuredCoder(Coder):
         n = int(np.prod(shape, dtype=np.int64))
         if n >= G.MAX_NUMEL:
             raise DecodeError(f"{what}: shape {shape} has 2**53 weights or more")
-        fr = FieldReader(payload, what)
+        fr = BitReader(payload, what)
         half = fr.read_int(1)
         r = _read_gamma(fr, MAX_R) - 1
         cb = _read_codebook(fr, payload, r, bool(half))
@@ -466,29 +512,41 @@ class StructuredCoder(Coder):
         if k > n:
             raise DecodeError(f"{what}: {k} kept weights in a tensor of {n}")
         if not k:
-            return Triplet.decoded(shape, np.zeros(0, np.int64), cb, np.zeros(0, np.int64))
+            end = fr.end()
+            if end != len(payload):
+                raise DecodeError(f"{what}: {len(payload) - end} trailing bytes")
+            return Triplet.decoded(shape, np.zeros(0, np.int64), cb, np.zeros(0, np.int64)), end
         if not r:
             raise DecodeError(f"{what}: kept weights but an empty codebook")
         a, b, c = view(shape)
-        n_rows = fr.read_int(bit_width(a)) + 1 if a > 1 else 1
-        if n_rows > min(a, k):
-            raise DecodeError(f"{what}: {n_rows} used rows")
-        row_table = _set_table(fr, a, n_rows)
-        n_cols = fr.read_int(bit_width(b)) + 1 if b > 1 else 1
-        width = n_cols * c
-        if n_cols > min(b, k) or k > n_rows * width:
-            raise DecodeError(f"{what}: set counts exceed the tensor")
-        col_table = _set_table(fr, b, n_cols)
-        n_cells = n_rows * width
-        row_mode = bool(k < n_cells <= MAX_ROW_CELLS and fr.read_int(1))
+        skip = bool(fr.read_int(1)) if a > 1 or b > 1 else False
+        if skip:
+            n_rows = fr.read_int(bit_width(a)) + 1 if a > 1 else 1
+            if n_rows > min(a, k):
+                raise DecodeError(f"{what}: {n_rows} used rows")
+            row_table = _set_table(fr, a, n_rows)
+            n_cols = fr.read_int(bit_width(b)) + 1 if b > 1 else 1
+            width = n_cols * c
+            if n_cols > min(b, k) or k > n_rows * width:
+                raise DecodeError(f"{what}: set counts exceed the tensor")
+            col_table = _set_table(fr, b, n_cols)
+            n_cells = n_rows * width
+        else:
+            row_table = col_table = None
+            n_rows, n_cols, width, n_cells = 1, n, n, n
+        row_mode = bool(skip and k < n_cells <= MAX_ROW_CELLS and fr.read_int(1))
         cell_table = _ValuesTable(fr, width, n_rows) if row_mode else _set_table(fr, n_cells, k)
         uniform = fr.read_int(1) if r >= 2 else 0
         q_used, q_counts = (None, None) if uniform or r < 2 else read_counts(fr, k, r)
-        streams = Reader(payload[fr.end():], what)
+        fields_end = fr.end()
+        streams = Reader(payload[fields_end:], what)
         tables = [tb for tb in (row_table, col_table, cell_table) if tb is not None and tb.streamed]
         with _guard(DecodeError, what):
             if tables or row_mode:
-                coder = _stream_decoder(streams.block(), what)
+                data = streams.block()
+                if streams.pos != len(uvarint(len(data))) + len(data):
+                    raise DecodeError(f"{what}: sets stream length not in its shortest form")
+                coder = _stream_decoder(data, what)
                 for tb in tables:
                     _decode_categorical(coder, tb, what)
                 if row_mode:
@@ -498,13 +556,16 @@ class StructuredCoder(Coder):
                     cells = _decode_rows(coder, counts, width)
                 if not coder.is_empty():
                     raise DecodeError(f"{what}: sets stream has bits left over")
-        used_rows = _set_members(fr, row_table, a, n_rows)
-        used_cols = _set_members(fr, col_table, b, n_cols)
         if not row_mode:
             cells = _set_members(fr, cell_table, n_cells, k)
-        row_rank, rest = np.divmod(cells, width)
-        col_rank, cell = np.divmod(rest, c)
-        pos = (used_rows[row_rank] * b + used_cols[col_rank]) * c + cell
+        if skip:
+            used_rows = _set_members(fr, row_table, a, n_rows)
+            used_cols = _set_members(fr, col_table, b, n_cols)
+            row_rank, rest = np.divmod(cells, width)
+            col_rank, cell = np.divmod(rest, c)
+            pos = (used_rows[row_rank] * b + used_cols[col_rank]) * c + cell
+        else:
+            pos = cells
         q_data = streams.take(streams.remaining)
         if r < 2:
             if q_data:
@@ -514,7 +575,7 @@ class StructuredCoder(Coder):
             idx = ans_decode(q_data, np.ones(r), k, what + " (indices)")
         else:
             idx = _decode_stream(q_data, q_used, q_counts, k, what + " (indices)")
-        return Triplet.decoded(shape, pos, cb, idx)
+        return Triplet.decoded(shape, pos, cb, idx), fields_end
 
     def index_prior(self, t: Triplet) -> np.ndarray | None:
         """``counts / k`` from the coded Q table, or uniform when Q is coded without one."""

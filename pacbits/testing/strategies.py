@@ -1,5 +1,9 @@
 """Hypothesis strategies for triplets (S, C, Q) and small state_dicts.
 
+Codebooks mix ordinary values with :func:`special_values` (-0.0, subnormals, the
+float16/float32 extremes) and repeated entries; near-collision pairs include
+codebooks that differ only in the sign of a zero.
+
 Structure (shape, density, codebook size, skew of the index distribution, corner
 cases such as empty tensors, r = 1, all-kept) is drawn by hypothesis; bulk values
 come from a numpy generator seeded by a drawn integer, so examples stay fast and
@@ -26,7 +30,25 @@ def shapes(draw, max_numel: int = 3000):
     return tuple(dims)
 
 
+def special_values(dtype) -> np.ndarray:
+    """Values a codec gets wrong most often: both zeros, subnormals, the dtype's extremes,
+    and (in float32) float16's extremes, so a coder that narrows the dtype shows it."""
+    fi = np.finfo(dtype)
+    tiny, sub = fi.smallest_normal, fi.smallest_subnormal
+    v = [0.0, -0.0, sub, -sub, tiny - sub, -(tiny - sub), tiny, -tiny, fi.max, -fi.max, fi.eps, 1.0, -1.0]
+    if np.dtype(dtype) == np.float32:
+        h = np.finfo(np.float16)
+        v += [float(h.max), -float(h.max), float(h.smallest_subnormal), 2 * float(h.max)]
+    return np.array(v, dtype=dtype)
+
+
 def _codebook(rng: np.random.Generator, r: int, half: bool, style: str) -> np.ndarray:
+    if style == "specials":  # special values, repeated, mixed with ordinary ones
+        dt = np.float16 if half else np.float32
+        cb = rng.choice(special_values(dt), size=r)
+        ordinary = rng.random(r) < 0.3
+        cb[ordinary] = rng.normal(0, 0.1, size=int(ordinary.sum())).astype(dt)
+        return cb
     if style == "bits":  # arbitrary finite bit patterns: subnormals, -0.0, huge values
         dt, it = (np.float16, np.uint16) if half else (np.float32, np.uint32)
         cb = rng.integers(0, np.iinfo(it).max, size=r, dtype=it, endpoint=True).view(dt)
@@ -53,7 +75,7 @@ def triplets(draw, max_numel: int = 3000, max_r: int = 300):
     if r == 0:
         return Triplet.build(shape, positions, np.zeros(0, np.float32), np.zeros(0, np.int64))
     half = draw(st.booleans(), label="float16 codebook")
-    cb = _codebook(rng, r, half, draw(st.sampled_from(["normal", "bits", "repeats"])))
+    cb = _codebook(rng, r, half, draw(st.sampled_from(["normal", "specials", "bits", "repeats"])))
     skew = draw(st.sampled_from(["uniform", "geometric", "constant"]))
     if skew == "uniform":
         idx = rng.integers(0, r, size=k)
@@ -70,7 +92,7 @@ def mutated_triplets(draw, max_numel: int = 3000):
     a = draw(triplets(max_numel=max_numel))
     n, k, r = a.numel, a.k, a.r
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    edit = draw(st.sampled_from(["move", "drop", "add", "index", "center", "dtype", "independent"]))
+    edit = draw(st.sampled_from(["move", "drop", "add", "index", "center", "zero sign", "dtype", "independent"]))
     pos, cb, idx = a.positions.copy(), a.codebook.copy(), a.indices.copy()
     if edit == "move" and 0 < k < n:
         free = np.setdiff1d(np.arange(n), pos)
@@ -90,6 +112,11 @@ def mutated_triplets(draw, max_numel: int = 3000):
     elif edit == "center" and r:
         cb.view(np.uint16 if cb.dtype == np.float16 else np.uint32)[rng.integers(r)] ^= 1
         cb = np.where(np.isfinite(cb), cb, cb.dtype.type(0)).astype(cb.dtype)
+    elif edit == "zero sign" and r:  # a: +0.0, b: -0.0 at one codebook entry
+        j = rng.integers(r)
+        a_cb = cb.copy()
+        a_cb[j], cb[j] = 0.0, -0.0
+        a = Triplet.build(a.shape, a.positions, a_cb, a.indices)
     elif edit == "dtype" and r:
         with np.errstate(over="ignore"):
             cb = cb.astype(np.float32 if cb.dtype == np.float16 else np.float16)
