@@ -130,8 +130,8 @@ def test_the_container_itself_must_be_canonical():
     body = good[:-4]
     i = body.index(b"w") + 3  # name, dtype code, ndim: then the dimension 3
     assert body[i] == 3
-    overlong = body[:i] + b"\x83\x00" + body[i + 1:]  # 3 as a two-byte varint
-    with pytest.raises(DecodeError, match="canonical"):
+    overlong = body[:i] + b"\x83\x00" + body[i + 1:]  # 3 as a two-byte varint: the varint reader refuses it
+    with pytest.raises(DecodeError, match="overlong varint"):
         decompress(overlong + struct.pack(">I", zlib.crc32(overlong)))
     spaced = stream(Record("w", (1,), torch.float32, ("fixed", '{"positions": "auto"}'), empty_fixed()))
     with pytest.raises(DecodeError, match="canonical JSON"):
