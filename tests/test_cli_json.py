@@ -50,6 +50,8 @@ ARGV = {
     "reproduce randomization": lambda f: ["reproduce", "randomization", "--data", f["data"], "--out", f["root"] / "rand",
                                           "--train-size", "100", "--steps", "10", "--retrain-steps", "2",
                                           "--fractions", "0", "--sparsities", "0.5"],
+    "reproduce subspace": lambda f: ["reproduce", "subspace", "--data", f["data"], "--out", f["root"] / "subspace",
+                                     "--quick", "--steps", "20,5", "--d", "32", "--levels", "4", "--passes", "0"],
 }
 
 

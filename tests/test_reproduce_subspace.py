@@ -51,7 +51,7 @@ def test_rerun_resumes_and_gives_the_same_bytes(tiny_run, capsys):
     out, argv = tiny_run
     before = (out / "subspace.pbits").read_bytes()
     assert main(argv) == 0
-    assert "resumed" in capsys.readouterr().out and (out / "subspace.pbits").read_bytes() == before
+    assert "resumed" in capsys.readouterr().err and (out / "subspace.pbits").read_bytes() == before
 
 
 def test_a_prior_trained_on_the_bounded_data_set_is_refused(tiny_run, tiny_mnist_dir, tmp_path, capsys):

@@ -157,7 +157,10 @@ def subspace_options(p) -> None:
 def subspace_run(args) -> int:
     from pacbits.experiments import subspace
 
-    return subspace.run(args)
+    result = subspace.run(args)  # prints its tables unless --json
+    if args.json:
+        print_json(result)
+    return 0
 
 
 #: experiment -> (one-line summary, add its options, run it)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -201,7 +202,7 @@ def bounds(report, sigma: float, train_error: float, draws, n: int) -> dict:
     return out
 
 
-def write_prior(args, data) -> int:
+def write_prior(args, data) -> dict:
     """Train a dense network of the schedule's model on ``--dataset`` and save it (a transfer prior)."""
     s = SCHEDULE[args.dataset]
     torch.manual_seed(args.seed + SEEDS["prior"])
@@ -216,8 +217,9 @@ def write_prior(args, data) -> int:
             "state_dict_sha256": state_dict_sha256(model.state_dict()),
             "test_error": error_rate(model, data.test_x, data.test_y)}
     Path(str(args.write_prior) + ".json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(json.dumps(meta, indent=2) if args.json else f"wrote {args.write_prior}: {meta}")
-    return 0
+    if not args.json:
+        print(f"wrote {args.write_prior}: {meta}")
+    return meta
 
 
 def load_prior(path: Path, dataset: str, model_id: str) -> tuple[dict, str]:
@@ -238,7 +240,7 @@ def load_prior(path: Path, dataset: str, model_id: str) -> tuple[dict, str]:
     return state, f"transfer prior (θ₀ trained on {source})"
 
 
-def run(args) -> int:
+def run(args) -> dict:
     data = load_dataset(args.dataset, args.data)
     if args.train_examples is not None:
         import dataclasses
@@ -264,7 +266,7 @@ def run(args) -> int:
     ckpt = out / "float.pt"
     if ckpt.exists():
         net.load_state_dict(torch.load(ckpt, weights_only=True))
-        print(f"float: resumed from {ckpt}")
+        print(f"float: resumed from {ckpt}", file=sys.stderr)
     else:
         train_float(net, data, s, args.seed)
         torch.save(net.state_dict(), ckpt)
@@ -288,7 +290,7 @@ def run(args) -> int:
         rows.append({"levels": levels, "distinct": int(torch.unique(wq).numel()), "bits": packed.report.total_bits,
                      "train_error": train_error, "occam_bound": occam, "packed": packed, "w": wq})
         print(f"L={levels}: {packed.report.total_bits} bits, train error {100 * train_error:.2f} %, "
-              f"Occam bound {100 * occam:.2f} %")
+              f"Occam bound {100 * occam:.2f} %", file=sys.stderr)
     best = min(rows, key=lambda r: r["occam_bound"])
     packed, wq = best["packed"], best["w"]
     stream = out / "subspace.pbits"
@@ -304,7 +306,7 @@ def run(args) -> int:
     wnp = wq.double().numpy()
     if noise_path.exists() and json.loads(noise_path.read_text()).get("levels") == best["levels"]:
         noise = json.loads(noise_path.read_text())
-        print(f"noise: resumed from {noise_path}")
+        print(f"noise: resumed from {noise_path}", file=sys.stderr)
     elif nz["passes"] == 0:
         noise = {"levels": best["levels"], "sigma": 0.0, "train_error_draws": []}
     else:
@@ -343,12 +345,11 @@ def run(args) -> int:
     result["float_train_error"] = error_rate(net, data.train_x, data.train_y)
     (out / "report.json").write_text(json.dumps(result, indent=2) + "\n")
     if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
+        return result
     print(packed.report.table(), "", (robust or b["occam"]).table(), sep="\n")
     print(f"\n{args.dataset}, {prior_label or 'data-independent prior (θ₀ from the seed)'}: d = {s['d']}, "
           f"L = {best['levels']}; decoded network train {100 * errors['train_error']:.2f} %, test "
           f"{100 * errors['test_error']:.2f} %; {packed.report.total_bits} bits")
     print(f"bound {100 * b['bound']:.2f} % ({b['reported']}; Occam {100 * result['occam_bound']:.2f} %). "
           f"{b['statement']}\nwrote {out / 'report.json'} and {stream}")
-    return 0
+    return result
