@@ -9,6 +9,9 @@ same θ₀ and P; the network that is evaluated and bounded is always the *decod
 Quantization-aware fine-tuning (:meth:`SubspaceNet.quantize`): ``w`` is assigned to L
 centers (1-D k-means) and the forward pass uses ``c[a(w)]`` with straight-through
 gradients to ``w`` (reassigned every step) and to the centers, rounded to float16 as coded.
+With ``rate`` μ > 0 the assignment is entropy-constrained (ECSQ, Chou, Lookabaugh & Gray 1989):
+``a(w) = argmin_j (w − c_j)²/var(w) + μ·(−log2 p_j)``, p the centers' current frequencies, so the
+frequent centers grow and the coded indices (≈ d·H(p) bits) shrink; the decoder never sees μ.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+import scipy.sparse
 import torch
 from torch import nn
 from torch.func import functional_call
@@ -37,6 +41,10 @@ class SubspaceNet(nn.Module):
         if param.projection == "sparse":
             self.register_buffer("cols", torch.from_numpy(ops["cols"].T.copy()), persistent=False)
             self.register_buffer("coef", torch.from_numpy(ops["signs"].T.copy()).float() * row[:, None], persistent=False)
+            D, k = self.cols.shape
+            P = scipy.sparse.csr_matrix((self.coef.reshape(-1).numpy(), (np.repeat(np.arange(D), k),
+                                         self.cols.reshape(-1).numpy())), shape=(D, param.d))
+            self._csr = (P, P.T.tocsr())  # CPU training: a CSR mat-vec each way, ~6x faster than gather/scatter
         elif param.projection == "dense":
             cols = [torch.from_numpy(param.dense_column(j)).float() for j in range(param.d)]
             self.register_buffer("P", torch.stack(cols, 1) * row[:, None], persistent=False)
@@ -46,11 +54,16 @@ class SubspaceNet(nn.Module):
             self.register_buffer("row", row, persistent=False)
         self.w = nn.Parameter(torch.zeros(param.d))
         self.centers: nn.Parameter | None = None
+        self.rate = 0.0
+        self._var = 1.0
+        self._counts: torch.Tensor | None = None
         self.names = [(n, s) for n, s, _ in param.template]
 
     def project(self, w: torch.Tensor) -> torch.Tensor:
         """P·w in float32 (training only)."""
         if self.param.projection == "sparse":
+            if w.device.type == "cpu":
+                return _CsrMatVec.apply(w, *self._csr)
             return (self.coef * w[self.cols]).sum(1)
         if self.param.projection == "dense":
             return self.P @ w
@@ -63,7 +76,7 @@ class SubspaceNet(nn.Module):
         if self.centers is None:
             return self.w
         c = self.centers.half().float() + (self.centers - self.centers.detach())  # evaluate as coded (float16)
-        idx = assign(self.w.detach(), c.detach())
+        idx = self._assign(c.detach())
         q = c[idx]
         return q + (self.w - self.w.detach())
 
@@ -76,22 +89,58 @@ class SubspaceNet(nn.Module):
             i += n
         return functional_call(self._net[0], params, (x,))
 
-    def quantize(self, levels: int, iters: int = 50) -> None:
-        """Start quantization-aware training: k-means (Lloyd, quantile start) on ``w`` to ``levels`` centers."""
+    def _bias(self) -> torch.Tensor | None:
+        """μ·var(w)·(−log2 p_j) from the last assignment's counts (None without a rate)."""
+        if not self.rate or self._counts is None:
+            return None
+        p = (self._counts.double() + 0.5) / (self._counts.sum() + 0.5 * self._counts.numel())
+        return (self.rate * self._var * -torch.log2(p)).float()
+
+    def _assign(self, c: torch.Tensor) -> torch.Tensor:
+        idx = assign(self.w.detach(), c, self._bias())
+        self._counts = torch.bincount(idx, minlength=c.numel())
+        return idx
+
+    def quantize(self, levels: int, iters: int = 50, rate: float = 0.0) -> None:
+        """Start quantization-aware training: k-means (Lloyd, quantile start) on ``w`` to ``levels`` centers,
+        entropy-constrained with ``rate`` μ (then Lloyd steps alternate assignment, means and frequencies)."""
         w = self.w.detach().double().numpy()
         start = np.quantile(w, (np.arange(levels) + 0.5) / levels)
         c = lloyd_1d(w, start, iters)
+        self.rate, self._var, self._counts = rate, float(w.var()) or 1.0, None
         self.centers = nn.Parameter(torch.from_numpy(c).float())
+        if rate:
+            for _ in range(iters):
+                idx = self._assign(self.centers.detach())
+                sums = torch.bincount(idx, weights=self.w.detach().double(), minlength=levels)
+                keep = self._counts > 0
+                self.centers.data[keep] = (sums[keep] / self._counts[keep]).float()
 
     def quantized_w(self) -> torch.Tensor:
         """The coded coordinates: each ``w`` replaced by its float16-rounded center (never exactly 0)."""
         c = self.centers.detach().half().float()
         c = torch.where(c == 0, torch.tensor(2.0 ** -24), c)  # 0 would read as a pruned position
-        return c[assign(self.w.detach(), c)].clone()
+        return c[self._assign(c)].clone()
 
 
-def assign(w: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest center of each entry (ties: the lower center)."""
+class _CsrMatVec(torch.autograd.Function):
+    """y = P·w with a scipy CSR matrix; the gradient is Pᵀ·g."""
+
+    @staticmethod
+    def forward(ctx, w, P, PT):
+        ctx.PT = PT
+        return torch.from_numpy(P @ w.detach().numpy())
+
+    @staticmethod
+    def backward(ctx, g):
+        return torch.from_numpy(ctx.PT @ g.detach().numpy()), None, None
+
+
+def assign(w: torch.Tensor, centers: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Index of the nearest center of each entry (ties: the lower center); with ``bias``,
+    ``argmin_j (w − c_j)² + bias_j`` (ties: the first)."""
+    if bias is not None:
+        return ((w[:, None] - centers[None, :]) ** 2 + bias[None, :]).argmin(1)
     order = torch.argsort(centers)
     s = centers[order]
     mids = (s[1:] + s[:-1]) / 2

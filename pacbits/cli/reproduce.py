@@ -147,6 +147,9 @@ def subspace_options(p) -> None:
     p.add_argument("--d", type=int, default=None, help="subspace dimension (default: the data set's schedule)")
     p.add_argument("--projection", default=None, help="sparse, kronecker or dense (default: the schedule's)")
     p.add_argument("--levels", default=None, help="comma-separated level counts to try (default: the schedule's)")
+    p.add_argument("--rates", default=None, metavar="MU,...",
+                   help="entropy-constrained assignment rates μ to try with each level count (default: the "
+                        "schedule's; 0 is plain k-means)")
     p.add_argument("--steps", default=None, metavar="T,Q", help="override float and fine-tuning steps (smoke tests)")
     p.add_argument("--train-examples", type=int, default=None, help="use the first N training examples (smoke tests)")
     p.add_argument("--passes", type=int, default=None,

@@ -37,11 +37,11 @@ DATASETS = ("mnist", "fashion-mnist")
 #: per data set: the subspace, the float training, the quantization grid and fine-tuning
 SCHEDULE = {
     "mnist": {"model": "lenet5-small", "d": 1500, "projection": "sparse", "k": 8, "scale": "fan-in",
-              "steps": 3000, "batch_size": 128, "lr": 0.01, "levels": [11, 15, 19], "qat_steps": 400,
-              "qat_lr": 0.001},
+              "steps": 3000, "batch_size": 128, "lr": 0.01, "levels": [11, 15, 19], "rates": [0.0],
+              "qat_steps": 400, "qat_lr": 0.001},
     "fashion-mnist": {"model": "lenet5-small", "d": 2000, "projection": "sparse", "k": 8, "scale": "fan-in",
-                      "steps": 3000, "batch_size": 128, "lr": 0.01, "levels": [11, 15, 19], "qat_steps": 400,
-                      "qat_lr": 0.001},
+                      "steps": 3000, "batch_size": 128, "lr": 0.01, "levels": [11, 15, 19],
+                      "rates": [0.0], "qat_steps": 400, "qat_lr": 0.001},
 }
 QUICK = {"steps": 500, "qat_steps": 60, "levels": [7], "search_examples": 2000, "search_steps": 4, "passes": 1}
 NOISE = {"tolerance": 0.003, "search_examples": 10000, "search_steps": 8, "batch_size": 50, "passes": 0}
@@ -76,6 +76,13 @@ def settings_of(args) -> dict:
             raise ConfigError(f"--levels must be comma-separated integers, got {args.levels!r}") from None
         if min(s["levels"]) < 2:
             raise ConfigError(f"--levels must be >= 2, got {args.levels!r}")
+    if args.rates is not None:
+        try:
+            s["rates"] = sorted({float(v) for v in args.rates.split(",")})
+        except ValueError:
+            raise ConfigError(f"--rates must be comma-separated numbers, got {args.rates!r}") from None
+        if min(s["rates"]) < 0 or not all(math.isfinite(r) for r in s["rates"]):
+            raise ConfigError(f"--rates must be finite and >= 0, got {args.rates!r}")
     if args.steps is not None:
         try:
             s["steps"], s["qat_steps"] = (int(v) for v in args.steps.split(","))
@@ -109,12 +116,13 @@ def train_float(net: SubspaceNet, data, s: dict, seed: int) -> None:
           scheduler=sched, desc=f"subspace d={net.param.d}")
 
 
-def train_quantized(net: SubspaceNet, levels: int, data, s: dict, seed: int) -> torch.Tensor:
-    """Quantization-aware fine-tuning of w and the centers; returns the coded coordinates."""
-    net.quantize(levels)
+def train_quantized(net: SubspaceNet, levels: int, rate: float, data, s: dict, seed: int) -> torch.Tensor:
+    """Quantization-aware fine-tuning of w and the centers (entropy-constrained at ``rate``); returns the
+    coded coordinates."""
+    net.quantize(levels, rate=rate)
     opt = torch.optim.Adam([net.w, net.centers], lr=s["qat_lr"])
     train(net, batches(data.train_x, data.train_y, s["batch_size"], seed=seed + SEEDS["qat"] + levels), opt,
-          s["qat_steps"], desc=f"quantize L={levels}")
+          s["qat_steps"], desc=f"quantize L={levels} μ={rate:g}")
     return net.quantized_w()
 
 
@@ -273,23 +281,24 @@ def run(args) -> dict:
     w_float = net.w.detach().clone()
     n = len(data.train_y)
 
-    # one quantized network per level count; the best by its Occam bound is kept (paid within ln K)
+    # one quantized network per (level count, rate); the best by its Occam bound is kept: every choice is
+    # in the stream, so the prior over streams already covers it (docs/subspace.md, "What is paid")
     rows = []
-    for levels in s["levels"]:
-        path = out / f"quantized-L{levels}.pt"
+    for levels, rate in [(L, r) for L in s["levels"] for r in s["rates"]]:
+        path = out / (f"quantized-L{levels}.pt" if rate == 0 else f"quantized-L{levels}-r{rate:g}.pt")
         if path.exists():
             wq = torch.load(path, weights_only=True)["w"]
         else:
             net.w.data.copy_(w_float)
-            wq = train_quantized(net, levels, data, s, args.seed)
+            wq = train_quantized(net, levels, rate, data, s, args.seed)
             torch.save({"w": wq}, path)
         packed = codec.compress({"w": wq})
         model, state = decoded_model(packed.data, s["model"], prior)
         train_error = error_rate(model, data.train_x, data.train_y)
         occam = bounds(packed.report, 0.0, train_error, None, n)["bound"]
-        rows.append({"levels": levels, "distinct": int(torch.unique(wq).numel()), "bits": packed.report.total_bits,
+        rows.append({"levels": levels, "rate": rate, "distinct": int(torch.unique(wq).numel()), "bits": packed.report.total_bits,
                      "train_error": train_error, "occam_bound": occam, "packed": packed, "w": wq})
-        print(f"L={levels}: {packed.report.total_bits} bits, train error {100 * train_error:.2f} %, "
+        print(f"L={levels} μ={rate:g}: {packed.report.total_bits} bits, train error {100 * train_error:.2f} %, "
               f"Occam bound {100 * occam:.2f} %", file=sys.stderr)
     best = min(rows, key=lambda r: r["occam_bound"])
     packed, wq = best["packed"], best["w"]
@@ -304,11 +313,11 @@ def run(args) -> dict:
 
     noise_path = out / "noise.json"
     wnp = wq.double().numpy()
-    if noise_path.exists() and json.loads(noise_path.read_text()).get("levels") == best["levels"]:
+    if noise_path.exists() and json.loads(noise_path.read_text()).get("levels") == [best["levels"], best["rate"]]:
         noise = json.loads(noise_path.read_text())
         print(f"noise: resumed from {noise_path}", file=sys.stderr)
     elif nz["passes"] == 0:
-        noise = {"levels": best["levels"], "sigma": 0.0, "train_error_draws": []}
+        noise = {"levels": [best["levels"], best["rate"]], "sigma": 0.0, "train_error_draws": []}
     else:
         m = min(nz["search_examples"], n)
         sigma = search_sigma(param, wnp, data.train_x[:m], data.train_y[:m],
@@ -316,7 +325,7 @@ def run(args) -> dict:
                              nz["search_steps"], args.seed + SEEDS["search"], prior)
         draws = noisy_rates(param, wnp, sigma, data.train_x, data.train_y, batch_size=nz["batch_size"],
                             passes=nz["passes"], seed=args.seed + SEEDS["draws"], prior=prior) if sigma > 0 else []
-        noise = {"levels": best["levels"], "sigma": sigma, "train_error_draws": list(map(float, draws))}
+        noise = {"levels": [best["levels"], best["rate"]], "sigma": sigma, "train_error_draws": list(map(float, draws))}
         noise_path.write_text(json.dumps(noise) + "\n")
     sigma, draws = noise["sigma"], noise["train_error_draws"]
     stochastic_test = (noisy_rates(param, wnp, sigma, data.test_x, data.test_y, batch_size=nz["batch_size"], passes=1,
@@ -333,7 +342,7 @@ def run(args) -> dict:
         "compressed_bits": packed.report.total_bits, "effective_bits": effective_bits,
         **errors, "stochastic_train_error": float(np.mean(draws)) if len(draws) else errors["train_error"],
         "stochastic_test_error": float(stochastic_test), "sigma": sigma, "monte_carlo_draws": len(draws),
-        "levels": best["levels"], "state_dict_sha256": digest,
+        "levels": best["levels"], "rate": best["rate"], "state_dict_sha256": digest,
         "float_train_error": None, "levels_tried": [{k: v for k, v in r.items() if k not in ("packed", "w")}
                                                    for r in rows],
         "schedule": s, "wall_seconds": round(time.perf_counter() - start, 1),
@@ -348,7 +357,7 @@ def run(args) -> dict:
         return result
     print(packed.report.table(), "", (robust or b["occam"]).table(), sep="\n")
     print(f"\n{args.dataset}, {prior_label or 'data-independent prior (θ₀ from the seed)'}: d = {s['d']}, "
-          f"L = {best['levels']}; decoded network train {100 * errors['train_error']:.2f} %, test "
+          f"L = {best['levels']}, μ = {best['rate']:g}; decoded network train {100 * errors['train_error']:.2f} %, test "
           f"{100 * errors['test_error']:.2f} %; {packed.report.total_bits} bits")
     print(f"bound {100 * b['bound']:.2f} % ({b['reported']}; Occam {100 * result['occam_bound']:.2f} %). "
           f"{b['statement']}\nwrote {out / 'report.json'} and {stream}")
