@@ -169,6 +169,9 @@ def test_quantization_aware_training_codes_exactly_the_quantized_coordinates():
     out = codec(param).compress({"w": wq})
     t = next(t for t in inspect(out.data).tensors if t.coded)
     assert t.k == 30 and t.r == torch.unique(wq).numel()
+    half = codec(param).compress({"w": wq.half()})  # float16 coordinates: the same network, a cheaper codebook
+    assert state_dict_sha256(decompress(half.data)) == state_dict_sha256(decompress(out.data))
+    assert out.report.total_bits - half.report.total_bits >= 16 * t.r
 
 
 @pytest.mark.parametrize("kwargs,match", [

@@ -135,7 +135,7 @@ class Codec:
     """A pruner (optional), a quantizer (optional) and a coder, applied to a ``state_dict``.
 
     Without a quantizer, the codebook is the exact set of distinct kept values
-    (lossless). A codebook is rounded to its tensor's dtype (a float32 codebook
+    (lossless; float16 for a float16 tensor, else float32). A codebook is rounded to its tensor's dtype (a float32 codebook
     for a float16 tensor, say), so the report describes exactly the model that
     :func:`decompress` returns; a rounded value its codebook dtype cannot hold
     (a bfloat16 weight in a float16 codebook) is an :class:`EncodeError`. One-shot
@@ -221,6 +221,8 @@ class Codec:
                                       f"tensor {name!r}: {e}") from None
             else:
                 codebook, idx = np.unique(values.numpy(), return_inverse=True)
+                if w.dtype == torch.float16:  # the exact values of a float16 tensor: 16 bits each, not 32
+                    codebook = codebook.astype(np.float16)
             try:
                 codebook = _round_codebook(np.asarray(codebook), w.dtype)
                 out[name] = Triplet.build(tuple(w.shape), pos.numpy(), codebook, idx)

@@ -292,7 +292,7 @@ def run(args) -> dict:
             net.w.data.copy_(w_float)
             wq = train_quantized(net, levels, rate, data, s, args.seed)
             torch.save({"w": wq}, path)
-        packed = codec.compress({"w": wq})
+        packed = codec.compress({"w": wq.half()})  # float16 centers: 16 bits each in the codebook
         model, state = decoded_model(packed.data, s["model"], prior)
         train_error = error_rate(model, data.train_x, data.train_y)
         occam = bounds(packed.report, 0.0, train_error, None, n)["bound"]

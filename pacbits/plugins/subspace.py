@@ -107,12 +107,13 @@ class Subspace(Parametrization):
 
     # -- the map ---------------------------------------------------------------------------
     def coordinates(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """The coordinates: ``state_dict`` must be ``{"w": tensor of shape (d,)}`` (a SubspaceNet's)."""
+        """The coordinates: ``state_dict`` must be ``{"w": tensor of shape (d,)}`` (a SubspaceNet's); float16
+        stays float16 (its codebook costs 16 bits a value), any other float becomes float32."""
         w = state_dict.get(COORDS) if isinstance(state_dict, Mapping) else None
         if set(state_dict) != {COORDS} or w is None or tuple(w.shape) != (self.d,) or not w.is_floating_point():
             raise ConfigError(f"subspace: expected the coordinates {{'w': float tensor of shape ({self.d},)}} "
                               f"(a SubspaceNet's state_dict), got keys {sorted(state_dict)[:5]}")
-        return {COORDS: w.detach().cpu().to(torch.float32)}
+        return {COORDS: w.detach().cpu().to(torch.float16 if w.dtype == torch.float16 else torch.float32)}
 
     def expand(self, coords, prior=None) -> dict[str, torch.Tensor]:
         w = coords.get(COORDS)
