@@ -38,10 +38,11 @@ DATASETS = ("mnist", "fashion-mnist")
 SCHEDULE = {
     "mnist": {"model": "lenet5-small", "d": 1500, "projection": "sparse", "k": 8, "scale": "fan-in",
               "steps": 3000, "batch_size": 128, "lr": 0.01, "levels": [11, 15, 19], "rates": [0.0],
-              "qat_steps": 400, "qat_lr": 0.001},
+              "qat_steps": 400, "qat_lr": 0.001, "qat_schedule": "cosine"},
     "fashion-mnist": {"model": "lenet5-small", "d": 2000, "projection": "sparse", "k": 8, "scale": "fan-in",
                       "steps": 3000, "batch_size": 128, "lr": 0.01, "levels": [11, 15, 19],
-                      "rates": [0.0], "qat_steps": 400, "qat_lr": 0.001},
+                      "rates": [0.0], "qat_steps": 400, "qat_lr": 0.001,
+                      "qat_schedule": "cosine"},
 }
 QUICK = {"steps": 500, "qat_steps": 60, "levels": [7], "search_examples": 2000, "search_steps": 4, "passes": 1}
 NOISE = {"tolerance": 0.003, "search_examples": 10000, "search_steps": 8, "batch_size": 50, "passes": 0}
@@ -117,12 +118,13 @@ def train_float(net: SubspaceNet, data, s: dict, seed: int) -> None:
 
 
 def train_quantized(net: SubspaceNet, levels: int, rate: float, data, s: dict, seed: int) -> torch.Tensor:
-    """Quantization-aware fine-tuning of w and the centers (entropy-constrained at ``rate``); returns the
-    coded coordinates."""
+    """Quantization-aware fine-tuning of w and the centers (entropy-constrained at ``rate``; Adam, learning
+    rate cosine-annealed from ``qat_lr`` to 0); returns the coded coordinates."""
     net.quantize(levels, rate=rate)
     opt = torch.optim.Adam([net.w, net.centers], lr=s["qat_lr"])
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, s["qat_steps"])
     train(net, batches(data.train_x, data.train_y, s["batch_size"], seed=seed + SEEDS["qat"] + levels), opt,
-          s["qat_steps"], desc=f"quantize L={levels} μ={rate:g}")
+          s["qat_steps"], scheduler=sched, desc=f"quantize L={levels} μ={rate:g}")
     return net.quantized_w()
 
 
