@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 BASELINE = "lenet5-paper2019"  # the paper's own coder (docs/coders.md)
@@ -81,13 +82,15 @@ def plot(rows: list[dict], summary: dict, path: Path) -> None:
 
     coded = [r for r in rows if r["bound"] is not None]
     y = list(range(len(coded)))
-    fig, (left, right) = plt.subplots(1, 2, sharey=True, figsize=(11, 1.4 + 0.4 * len(coded)))
+    names = [textwrap.fill(r["codec"], 48) for r in coded]  # a stream's name holds its path
+    lines = sum(name.count("\n") + 1 for name in names)
+    fig, (left, right) = plt.subplots(1, 2, sharey=True, figsize=(11, 1.4 + 0.4 * lines))
     left.barh(y, [100 * r["best_of_k_bound"] for r in coded], color="tab:blue", label=f"best of {summary['k']}")
     left.scatter([100 * r["occam_bound"] for r in coded], y, marker="|", s=120, color="black", label="Occam (4.1)")
     robust = [(100 * r["noise_robust_bound"], i) for i, r in enumerate(coded) if r["noise_robust_bound"] is not None]
     left.scatter([b for b, _ in robust], [i for _, i in robust], marker="x", color="tab:red", label="noise-robust (4.3)")
     left.set_xlabel("test error bound (%)")
-    left.set_yticks(y, [r["codec"] for r in coded])
+    left.set_yticks(y, names)
     left.invert_yaxis()
     left.legend(fontsize="small", loc="lower left", bbox_to_anchor=(0, 1), ncol=3, frameon=False)
     right.barh(y, [r["total_bits"] / 8192 for r in coded], fill=False, edgecolor="gray", label="compressed")
