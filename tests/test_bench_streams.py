@@ -89,7 +89,7 @@ def test_decoded_train_error_is_the_decoded_network(runs, tiny_mnist_dir, stream
 
 
 def occam_union(r, k, n):
-    """The Occam bound at its share 1 - δ/2 = 0.975 of the confidence, over the kl and Catoni forms, with ln k added."""
+    """The Occam bound at its share 1 - δ/2 = 0.975 of the confidence, over the kl and Catoni forms, plus ln k."""
     kl, eps = occam_kl(r["total_bits"]) + math.log(k), 0.025 / 2
     return min(kl_bound(r["train_error"], kl, n, eps), catoni_bound(r["train_error"], kl, n, eps).bound)
 
@@ -165,7 +165,8 @@ def test_streams_alone(tmp_path, tiny_mnist_dir, monkeypatch, capsys):
     ("twice", "the same file is given twice"),
 ])
 def test_bad_streams_are_one_line_errors(case, match, streams, tiny_mnist_dir, tmp_path, capsys):
-    extra = {"no-prior": [streams["transfer"]], "wrong-prior": [streams["transfer"], "--stream-prior", streams["other"]],
+    extra = {"no-prior": [streams["transfer"]],
+             "wrong-prior": [streams["transfer"], "--stream-prior", streams["other"]],
              "missing-prior": [streams["transfer"], "--stream-prior", tmp_path / "missing.pt"],
              "not-a-stream": [streams["prior"]], "no-file": [tmp_path / "none.pbits"],
              "twice": [SUBSPACE, "--stream", SUBSPACE]}.get(case)
@@ -175,7 +176,8 @@ def test_bad_streams_are_one_line_errors(case, match, streams, tiny_mnist_dir, t
         (tmp_path / "p.pt.json").write_text(json.dumps({"dataset": load_data(str(tiny_mnist_dir)).name}))
         extra = [streams["transfer"], "--stream-prior", prior]
     out = tmp_path / "out"
-    assert main(["bench", "--codecs", "--data", str(tiny_mnist_dir), "--out", str(out), "--stream", *map(str, extra)]) == 2
+    argv = ["bench", "--codecs", "--data", str(tiny_mnist_dir), "--out", str(out), "--stream", *map(str, extra)]
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1
     assert not out.exists()

@@ -88,7 +88,8 @@ def plot(rows: list[dict], summary: dict, path: Path) -> None:
     left.barh(y, [100 * r["best_of_k_bound"] for r in coded], color="tab:blue", label=f"best of {summary['k']}")
     left.scatter([100 * r["occam_bound"] for r in coded], y, marker="|", s=120, color="black", label="Occam (4.1)")
     robust = [(100 * r["noise_robust_bound"], i) for i, r in enumerate(coded) if r["noise_robust_bound"] is not None]
-    left.scatter([b for b, _ in robust], [i for _, i in robust], marker="x", color="tab:red", label="noise-robust (4.3)")
+    left.scatter([b for b, _ in robust], [i for _, i in robust], marker="x", color="tab:red",
+                 label="noise-robust (4.3)")
     left.set_xlabel("test error bound (%)")
     left.set_yticks(y, names)
     left.invert_yaxis()
