@@ -114,8 +114,8 @@ def check_tensor(t: torch.Tensor, what: str) -> None:
         raise PacbitsError(f"{what} has layout {t.layout}; only dense (strided) tensors can be coded: use .to_dense()")
     if t.device.type != "cpu":
         raise PacbitsError(f"{what} is on device {t.device.type!r} and holds no data here; save real CPU tensors")
-    if t.dtype not in container.DTYPES:
-        raise PacbitsError(f"{what} has dtype {t.dtype}; pacbits codes {', '.join(map(str, container.DTYPES))}")
+    if str(t.dtype) not in container.DTYPES:
+        raise PacbitsError(f"{what} has dtype {t.dtype}; pacbits codes {', '.join(container.DTYPES)}")
     need = t.numel() * t.element_size()
     have = t.untyped_storage().nbytes()
     if need > have:

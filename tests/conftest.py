@@ -1,3 +1,7 @@
+import contextlib
+import io
+import json
+
 import pytest
 from hypothesis import settings
 
@@ -54,3 +58,29 @@ def tiny_lenet5(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny_lenet5") / "lenet5.pt"
     torch.save(decompress(codec.compress(lenet5().state_dict()).data), path)
     return path
+
+
+def reproduced(experiment: str, data, out, settings: list[str]):
+    """(``out``, argv) of a fresh tiny ``reproduce EXPERIMENT`` run, which the tests that read or resume it share.
+
+    It runs under ``--json``: stdout must be exactly one JSON document, the report.
+    """
+    from pacbits.cli import main
+
+    argv = ["reproduce", experiment, "--data", str(data), "--out", str(out), *settings]
+    with contextlib.redirect_stdout(io.StringIO()) as stdout:
+        assert main([*argv, "--json"]) == 0
+    assert json.loads(stdout.getvalue()) == json.loads((out / "report.json").read_text())
+    return out, argv
+
+
+@pytest.fixture(scope="session")
+def lenet5_run(tiny_mnist_dir, tmp_path_factory):
+    return reproduced("lenet5", tiny_mnist_dir, tmp_path_factory.mktemp("lenet5"),
+                      ["--quick", "--steps", "20,20,5", "--passes", "2"])
+
+
+@pytest.fixture(scope="session")
+def subspace_run(tiny_mnist_dir, tmp_path_factory):
+    return reproduced("subspace", tiny_mnist_dir, tmp_path_factory.mktemp("subspace"),
+                      ["--quick", "--steps", "60,20", "--d", "64", "--levels", "4,6", "--passes", "1"])

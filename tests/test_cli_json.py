@@ -45,23 +45,24 @@ ARGV = {
     "bench": lambda f: ["bench", "--weights", f["lenet5"], "--data", f["data"], "--out", f["root"] / "bench"],
     "certify": lambda f: ["certify", "--model", "lenet5", "--weights", f["lenet5"], "--data", f["data"],
                           "--codec", "magnitude-kmeans-fixed", "--out", f["root"] / "certify"],
-    "reproduce lenet5": lambda f: ["reproduce", "lenet5", "--data", f["data"], "--out", f["root"] / "lenet5", "--quick",
-                                   "--steps", "20,20,5", "--passes", "1"],
     "reproduce randomization": lambda f: ["reproduce", "randomization", "--data", f["data"], "--out", f["root"] / "rand",
                                           "--train-size", "100", "--steps", "10", "--retrain-steps", "2",
                                           "--fractions", "0", "--sparsities", "0.5"],
-    "reproduce subspace": lambda f: ["reproduce", "subspace", "--data", f["data"], "--out", f["root"] / "subspace",
-                                     "--quick", "--steps", "20,5", "--d", "32", "--levels", "4", "--passes", "0"],
 }
 
 
+#: Commands a session fixture runs fresh under --json (checking its stdout); here they resume that run.
+SHARED = {"reproduce lenet5": "lenet5_run", "reproduce subspace": "subspace_run"}
+
+
 def test_every_command_is_covered():
-    assert commands() == set(ARGV), "a command without a --json test below"
+    assert commands() == set(ARGV) | set(SHARED), "a command without a --json test below"
 
 
-@pytest.mark.parametrize("command", sorted(ARGV))
-def test_json_output_is_one_document(command, files, capsys):
-    assert main([str(a) for a in ARGV[command](files)] + ["--json"]) == 0
+@pytest.mark.parametrize("command", sorted({*ARGV, *SHARED}))
+def test_json_output_is_one_document(command, files, capsys, request):
+    argv = request.getfixturevalue(SHARED[command])[1] if command in SHARED else ARGV[command](files)
+    assert main([str(a) for a in argv] + ["--json"]) == 0
     out, _ = capsys.readouterr()
     doc = json.loads(out)  # exactly one JSON document: no status line, no second document
     assert isinstance(doc, (dict, list)) and doc

@@ -45,7 +45,7 @@ def test_records_round_trip():
 
 @pytest.mark.parametrize("dtype", container.DTYPES)
 def test_raw_side_information_is_exact(dtype):
-    t = (torch.randn(3, 5) * 100).to(dtype)
+    t = (torch.randn(3, 5) * 100).to(container.torch_dtype(dtype))
     assert torch.equal(container.from_raw(container.raw_bytes(t), (3, 5), dtype), t)
 
 

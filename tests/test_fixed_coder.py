@@ -8,7 +8,8 @@ from pacbits.testing import check_coder
 
 @pytest.mark.parametrize("mode", ["auto", "bitmask", "indices"])
 def test_fixed_coder_conforms(mode):
-    check_coder(FixedCoder(positions=mode), max_examples=500)
+    # the modes differ only in how S is coded ("auto" picks either), so 200 examples each, 600 in all
+    check_coder(FixedCoder(positions=mode), max_examples=200)
 
 
 def test_fixed_lengths_are_theorem_4_3s():

@@ -86,12 +86,34 @@ def test_float16_tensor_with_a_codebook_float16_cannot_hold():
         inspect(data)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_check_representable_agrees_with_torch_rounding(dtype):
+    """The numpy-only check (inspect loads no torch) refuses exactly the values torch would round."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(3000) * 10.0 ** rng.integers(-46, 40, 3000)
+    x = np.concatenate([x, torch.from_numpy(x).to(dtype).double().numpy(),  # half of them exact in dtype
+                        [0.0, -0.0, 65504.0, 65520.0, 2.0**-24, 2.0**-25, 2.0**-133, 2.0**-149, 3.3895313892515355e38]])
+    x = x[np.isfinite(x)]
+    t = torch.from_numpy(x)
+    exact = (t.to(dtype).double() == t).numpy()
+    assert 1000 < exact.sum() < len(x) - 1000
+    for value, want in zip(x, exact):
+        try:
+            limits.check_representable(np.array([value]), dtype, "v")
+            got = True
+        except DecodeError as e:
+            assert f"not exact in {dtype}" in str(e)
+            got = False
+        assert got == want, value
+
+
+@pytest.mark.parametrize("read", [decompress, inspect])
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
-def test_raw_side_tensors_must_be_finite(value, dtype):
+def test_raw_side_tensors_must_be_finite(value, dtype, read):
     data = stream(Record("b", (2,), dtype, None, container.raw_bytes(torch.tensor([1.0, value], dtype=dtype))))
     with pytest.raises(DecodeError, match="NaN or Inf"):
-        decompress(data)
+        read(data)
 
 
 class LaxFixed(FixedCoder):

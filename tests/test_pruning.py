@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from pacbits.core import Codec, ConfigError, decompress, reparam
+from pacbits.core import Codec, ConfigError, decompress, reparam, schedules
 from pacbits.plugins.dns import DNSPruner, dns_rule, quantile_threshold
 from pacbits.plugins.fixed import FixedCoder
 from pacbits.plugins.magnitude import MagnitudePruner
@@ -52,7 +52,7 @@ def test_dns_quantile_mode_keeps_exact_density_without_hysteresis():
         dens.append({n: int(q.mask.sum()) for n, (_, _, q) in reparam.installed(model).items()})
     for n, (_, _, q) in reparam.installed(model).items():
         assert dens[-1][n] == round(0.1 * q.mask.numel())
-        assert dens[2][n] == round(reparam.cubic_density(2, 0.1, 0, 4) * q.mask.numel())
+        assert dens[2][n] == round(schedules.cubic_density(2, 0.1, 0, 4) * q.mask.numel())
     assert quantile_threshold(torch.tensor([3.0, 1.0, 2.0]), 2) == 1.5
 
 
@@ -139,7 +139,7 @@ def test_magnitude_gradual_follows_the_cubic_schedule_and_masks_only_shrink():
         p.update(model, t)
         for n, (_, _, q) in masks.items():
             held = t if t < 2 or t >= 10 else 2 + (t - 2) // 3 * 3
-            assert int(q.mask.sum()) == round(reparam.cubic_density(held, 0.2, 2, 10) * q.mask.numel())
+            assert int(q.mask.sum()) == round(schedules.cubic_density(held, 0.2, 2, 10) * q.mask.numel())
             assert not (q.mask & ~prev[n]).any()
             prev[n] = q.mask.clone()
     assert [p.scheduled_density(t) for t in (0, 2, 4, 5, 10)] == pytest.approx(

@@ -1,7 +1,6 @@
-"""A tiny end-to-end run of ``pacbits reproduce lenet5`` on a 400-image IDX folder."""
+"""A tiny end-to-end run of ``pacbits reproduce lenet5`` on a 400-image IDX folder (``lenet5_run`` in conftest.py)."""
 import json
 
-import pytest
 import torch
 
 from pacbits.cli import main
@@ -10,19 +9,9 @@ from pacbits.data import load_mnist
 from pacbits.evaluate import error_rate
 from pacbits.models import lenet5
 
-TINY = ["--steps", "40,60,10", "--passes", "2"]
 
-
-@pytest.fixture(scope="module")
-def tiny_run(tiny_mnist_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("lenet5")
-    argv = ["reproduce", "lenet5", "--data", str(tiny_mnist_dir), "--out", str(out), "--quick", *TINY]
-    assert main(argv) == 0
-    return out, argv
-
-
-def test_report_holds_the_figures_and_every_cost(tiny_run, tiny_mnist_dir):
-    out, _ = tiny_run
+def test_report_holds_the_figures_and_every_cost(lenet5_run, tiny_mnist_dir):
+    out, _ = lenet5_run
     rep = json.loads((out / "report.json").read_text())
     for key in ("bound", "train_error", "test_error", "stochastic_train_error", "compressed_bits", "effective_bits"):
         assert key in rep
@@ -33,8 +22,8 @@ def test_report_holds_the_figures_and_every_cost(tiny_run, tiny_mnist_dir):
     assert rep["weight_density"] < 0.2
 
 
-def test_bitstream_decodes_to_the_measured_network(tiny_run, tiny_mnist_dir):
-    out, _ = tiny_run
+def test_bitstream_decodes_to_the_measured_network(lenet5_run, tiny_mnist_dir):
+    out, _ = lenet5_run
     rep = json.loads((out / "report.json").read_text())
     model = lenet5()
     model.load_state_dict(decompress((out / "lenet5.pbits").read_bytes()))
@@ -44,14 +33,15 @@ def test_bitstream_decodes_to_the_measured_network(tiny_run, tiny_mnist_dir):
     assert all(torch.equal(saved[k], v) for k, v in model.state_dict().items())
 
 
-def test_rerun_resumes_and_gives_the_same_bytes(tiny_run, capsys):
-    out, argv = tiny_run
+def test_rerun_resumes_and_gives_the_same_bytes(lenet5_run, capsys):
+    out, argv = lenet5_run
     before = (out / "lenet5.pbits").read_bytes()
     assert main(argv) == 0
     assert "resumed" in capsys.readouterr().err and (out / "lenet5.pbits").read_bytes() == before
 
 
-def test_other_settings_in_the_same_folder_are_refused(tiny_run, capsys):
-    out, argv = tiny_run
-    assert main([*argv[:-4], "--steps", "41,60,10", "--passes", "2"]) == 2
+def test_other_settings_in_the_same_folder_are_refused(lenet5_run, capsys):
+    out, argv = lenet5_run
+    assert argv[-4:] == ["--steps", "20,20,5", "--passes", "2"]
+    assert main([*argv[:-4], "--steps", "21,20,5", "--passes", "2"]) == 2
     assert "other settings" in capsys.readouterr().err

@@ -1,7 +1,6 @@
-"""A tiny end-to-end run of ``pacbits reproduce subspace`` on a 400-image IDX folder."""
+"""A tiny end-to-end run of ``pacbits reproduce subspace`` on a 400-image IDX folder (``subspace_run`` in conftest.py)."""
 import json
 
-import pytest
 import torch
 
 from pacbits.cli import main
@@ -9,22 +8,12 @@ from pacbits.core.parametrization import state_dict_sha256
 from pacbits.data import load_mnist
 from pacbits.evaluate import error_rate
 from pacbits.models import lenet5_small
-
-TINY = ["--quick", "--steps", "60,20", "--d", "64", "--levels", "4,6", "--passes", "1"]
 KEYS = ("bound", "train_error", "test_error", "stochastic_train_error", "compressed_bits", "effective_bits",
         "parametrization", "dataset", "prior")
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tiny_mnist_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("subspace")
-    argv = ["reproduce", "subspace", "--data", str(tiny_mnist_dir), "--out", str(out), *TINY]
-    assert main(argv) == 0
-    return out, argv
-
-
-def test_report_has_the_keys_and_pays_every_bit(tiny_run):
-    out, _ = tiny_run
+def test_report_has_the_keys_and_pays_every_bit(subspace_run):
+    out, _ = subspace_run
     rep = json.loads((out / "report.json").read_text())
     assert all(k in rep for k in KEYS)
     assert rep["dataset"] == "mnist" and rep["prior"] is None and rep["parametrization"]["id"] == "subspace"
@@ -34,8 +23,8 @@ def test_report_has_the_keys_and_pays_every_bit(tiny_run):
     assert [r["levels"] for r in rep["levels_tried"]] == [4, 6]
 
 
-def test_decompress_gives_the_reported_network(tiny_run, tiny_mnist_dir, tmp_path):
-    out, _ = tiny_run
+def test_decompress_gives_the_reported_network(subspace_run, tiny_mnist_dir, tmp_path):
+    out, _ = subspace_run
     rep = json.loads((out / "report.json").read_text())
     assert main(["decompress", str(out / "subspace.pbits"), "-o", str(tmp_path / "net.pt")]) == 0
     sd = torch.load(tmp_path / "net.pt", weights_only=True)
@@ -47,19 +36,19 @@ def test_decompress_gives_the_reported_network(tiny_run, tiny_mnist_dir, tmp_pat
     assert error_rate(model, data.train_x, data.train_y) == rep["train_error"]
 
 
-def test_rerun_resumes_and_gives_the_same_bytes(tiny_run, capsys):
-    out, argv = tiny_run
+def test_rerun_resumes_and_gives_the_same_bytes(subspace_run, capsys):
+    out, argv = subspace_run
     before = (out / "subspace.pbits").read_bytes()
     assert main(argv) == 0
     assert "resumed" in capsys.readouterr().err and (out / "subspace.pbits").read_bytes() == before
 
 
-def test_a_prior_trained_on_the_bounded_data_set_is_refused(tiny_run, tiny_mnist_dir, tmp_path, capsys):
+def test_a_prior_trained_on_the_bounded_data_set_is_refused(subspace_run, tiny_mnist_dir, tmp_path, capsys):
     prior = tmp_path / "prior.pt"
     assert main(["reproduce", "subspace", "--data", str(tiny_mnist_dir), "--out", str(tmp_path / "p"),
                  "--quick", "--steps", "5,1", "--write-prior", str(prior)]) == 0
     assert json.loads((tmp_path / "prior.pt.json").read_text())["dataset"] == "mnist"
-    argv = ["reproduce", "subspace", "--data", str(tiny_mnist_dir), "--out", str(tmp_path / "q"), *TINY,
+    argv = ["reproduce", "subspace", "--data", str(tiny_mnist_dir), "--out", str(tmp_path / "q"), *subspace_run[1][6:],
             "--prior", str(prior)]
     assert main(argv) == 2
     assert "may not see the sample" in capsys.readouterr().err

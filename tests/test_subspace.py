@@ -13,7 +13,7 @@ from pacbits.core import Codec, ConfigError, DecodeError, PluginError, decompres
 from pacbits.core import regen
 from pacbits.core.parametrization import Identity, Parametrization, state_dict_sha256
 from pacbits.models import lenet5_small
-from pacbits.plugins.subspace import PROJECTIONS, Subspace
+from pacbits.plugins.subspace import PROJECTIONS, TEMPLATES, Subspace, model_factories
 from pacbits.subspace import SubspaceNet
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -23,6 +23,15 @@ PINNED = {
     "kronecker": "1a7892f7365db6f2314bc8ee71d849662f55d7db6c0ebc9718abe1876fb0e003",
     "dense": "f94800f0ec0ee1b818770996dd125978c193bbfeac0d258a29de90c96a16801e",
 }
+
+
+@pytest.mark.parametrize("model", sorted(model_factories()))
+def test_templates_are_the_models_floating_tensors(model):
+    """A stream's parametrization is checked from TEMPLATES (no torch): they must be the models' tensors."""
+    sd = model_factories()[model]().state_dict()
+    assert set(TEMPLATES) == set(model_factories())
+    assert TEMPLATES[model] == [(n, tuple(t.shape)) for n, t in sd.items() if t.is_floating_point()]
+    assert {t.dtype for t in sd.values()} == {torch.float32}
 
 
 def codec(param, registry=None):

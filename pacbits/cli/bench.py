@@ -28,6 +28,11 @@ def register(sub) -> None:
                    help="registered presets to run (default: every one; an empty list runs only --config's)")
     p.add_argument("--config", type=Path, metavar="FILE",
                    help="JSON file of pruners, quantizers and coders: every combination is run too (docs/bench.md)")
+    p.add_argument("--stream", action="append", type=Path, default=[], metavar="FILE.pbits", dest="streams",
+                   help="a finished bitstream to rank beside the codecs, e.g. a subspace stream of "
+                        "`pacbits reproduce subspace` (repeatable; alone with --codecs and no ids, or with no model)")
+    p.add_argument("--stream-prior", action="append", type=Path, default=[], metavar="PRIOR.pt", dest="stream_priors",
+                   help="a transfer prior a --stream names by its SHA-256 (repeatable; each stream takes its own)")
     p.add_argument("--thorough", action="store_true",
                    help="sigma search and Monte Carlo passes of `reproduce lenet5` without --quick "
                         "(default: its --quick settings)")
@@ -43,7 +48,8 @@ def run(args) -> int:
     from pacbits.experiments.bench_report import markdown
 
     b = bench.Bench(args.out, args.model, args.weights, args.data, args.codecs, args.config, args.thorough,
-                    args.passes, args.train_examples, args.seed, args.device, command(args))
+                    args.passes, args.train_examples, args.seed, args.device, command(args), args.streams,
+                    args.stream_priors)
     rows, summary, paths = bench.run(b)
     if args.json:
         print_json(rows)
@@ -55,9 +61,11 @@ def run(args) -> int:
 
 def command(args) -> str:
     """The command line of this run."""
-    parts = ["pacbits bench", f"--model {args.model}", f"--weights {args.weights}"]
+    parts = ["pacbits bench", f"--model {args.model}"]
+    parts += [f"--weights {args.weights}"] if str(args.weights) != DEFAULT_WEIGHTS else []
     parts += [f"--codecs {' '.join(args.codecs)}".rstrip()] if args.codecs is not None else []
     parts += [f"--config {args.config}"] if args.config else []
+    parts += [f"--stream {p}" for p in args.streams] + [f"--stream-prior {p}" for p in args.stream_priors]
     parts += ["--thorough"] if args.thorough else []
     parts += [f"--passes {args.passes}"] if args.passes else []
     parts += [f"--train-examples {args.train_examples}"] if args.train_examples else []

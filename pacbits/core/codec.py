@@ -8,6 +8,8 @@ Target tensors (by default floating tensors with ``ndim >= 2``: conv and linear
 weights) become triplets coded by the codec's coder; every other tensor is side
 information, coded exactly as raw bytes. The reported total equals
 ``8 * len(bytes)``: nothing is estimated, nothing is left out.
+
+:func:`inspect` needs numpy only; compressing and decompressing import torch when called.
 """
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ import json
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from . import container, limits
 from .component import describe
@@ -27,8 +29,11 @@ from .parametrization import Identity, Parametrization
 from .registry import Registry, default_registry
 from .types import BitBreakdown, Encoded, Triplet
 
+if TYPE_CHECKING:
+    import torch
+
 TARGETS = ("weights", "floating")
-_CODABLE = (torch.float32, torch.float16, torch.bfloat16)
+_CODABLE = ("torch.float32", "torch.float16", "torch.bfloat16")  # as container records name dtypes
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,9 @@ class Codec:
     """A pruner (optional), a quantizer (optional) and a coder, applied to a ``state_dict``.
 
     Without a quantizer, the codebook is the exact set of distinct kept values
-    (lossless; float16 for a float16 tensor, else float32). A codebook is rounded to its tensor's dtype (a float32 codebook
-    for a float16 tensor, say), so the report describes exactly the model that
+    (lossless; float16 for a float16 tensor, else float32). A codebook is rounded to
+    its tensor's dtype (a float32 codebook for a float16 tensor, say), so the report
+    describes exactly the model that
     :func:`decompress` returns; a rounded value its codebook dtype cannot hold
     (a bfloat16 weight in a float16 codebook) is an :class:`EncodeError`. One-shot
     pruners run here; for a training-time-only pruner the tensor's zeros are its
@@ -182,12 +188,14 @@ class Codec:
 
     def is_target(self, name: str, tensor: torch.Tensor) -> bool:
         """Whether ``tensor`` is pruned/quantized/coded, rather than side information."""
-        if tensor.dtype not in _CODABLE:
+        if str(tensor.dtype) not in _CODABLE:
             return False
         return self.targets == "floating" or tensor.dim() >= 2
 
     def triplets(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Triplet]:
         """Prune and quantize the target tensors into triplets."""
+        import torch
+
         _check_state_dict(state_dict)
         weights = {n: t.detach().cpu() for n, t in state_dict.items() if self.is_target(n, t)}
         if self.pruner is not None and not self.pruner.one_shot and not any(bool((w == 0).any()) for w in weights.values()):
@@ -271,13 +279,15 @@ def decompress(data: bytes, registry: Registry | None = None, max_numel: int = c
     ``max_size`` is the decoding budget: the bytes of all decoded tensors together.
     ``prior`` is a state_dict the stream's parametrization names (a transfer prior), if any.
     """
+    import torch
+
     reg = registry or default_registry()
     records, param = container.read_stream(data, max_numel, max_size)
     param = None if param is None else stream_parametrization(reg, param)
     out = {}
     for rec, t, _, _ in _decode(reg, records):
         out[rec.name] = container.from_raw(rec.payload, rec.shape, rec.dtype) if t is None else \
-            torch.from_numpy(t.dense()).to(rec.dtype)
+            torch.from_numpy(t.dense()).to(container.torch_dtype(rec.dtype))
     return out if param is None else param.expand(out, prior)
 
 
@@ -302,7 +312,7 @@ def inspect(data: bytes, registry: Registry | None = None, max_numel: int = cont
     records, parts, coders = [], [], {}
     for rec, t, bits, coder in decoded:
         if t is None:
-            container.from_raw(rec.payload, rec.shape, rec.dtype)
+            container.check_raw(rec.payload, rec.shape, rec.dtype)
             bits = BitBreakdown(side=8 * len(rec.payload))
         else:
             coders[rec.name] = coder
@@ -342,9 +352,9 @@ def _report(records, parts, layout: container.Layout, coders: dict) -> CodecRepo
     for rec, (bits, t), hbits in zip(records, parts, layout.record_header_bits):
         bits = bits + BitBreakdown(header=hbits)
         if t is None:
-            report.tensors.append(TensorReport(rec.name, rec.shape, str(rec.dtype), False, bits))
+            report.tensors.append(TensorReport(rec.name, rec.shape, rec.dtype, False, bits))
         else:
-            report.tensors.append(TensorReport(rec.name, rec.shape, str(rec.dtype), True, bits, t.k,
+            report.tensors.append(TensorReport(rec.name, rec.shape, rec.dtype, True, bits, t.k,
                                                t.codebook.copy(), t.counts(), coders[rec.name].index_prior(t)))
     return report
 
@@ -409,6 +419,8 @@ def decode_triplet(coder: Coder, payload: bytes, shape: tuple[int, ...]) -> Trip
 
 def _round_codebook(codebook: np.ndarray, dtype: torch.dtype) -> np.ndarray:
     """``codebook`` rounded to the tensor's ``dtype``, kept in its own dtype; EncodeError if it cannot be."""
+    import torch
+
     if codebook.dtype not in (np.float32, np.float16) or not np.all(np.isfinite(codebook)):
         return codebook  # Triplet.build names the problem
     x = torch.from_numpy(codebook.astype(np.float64))
@@ -424,6 +436,8 @@ def _round_codebook(codebook: np.ndarray, dtype: torch.dtype) -> np.ndarray:
 
 
 def _check_state_dict(state_dict) -> None:
+    import torch
+
     if not isinstance(state_dict, Mapping):
         raise EncodeError(f"expected a state_dict (a mapping of names to tensors), got {type(state_dict).__name__}")
     for name, t in state_dict.items():

@@ -22,6 +22,10 @@ checked here, before any payload is decoded). The stream must be canonical:
 configs in :func:`canonical_json` form and the whole container exactly as
 :func:`write` writes its records (minimal varints, the coder table sorted and
 holding only used coders), so one model has one stream.
+
+Reading and checking a stream needs numpy only (``pacbits inspect`` loads no torch);
+a record's dtype is the name torch prints for it (``"torch.float32"``), and only
+:func:`raw_bytes`, :func:`from_raw` and :func:`torch_dtype` import torch.
 """
 from __future__ import annotations
 
@@ -30,12 +34,16 @@ import math
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 
 from .bitio import Reader, block, uvarint
 from . import limits
 from .errors import DecodeError, EncodeError
+
+if TYPE_CHECKING:
+    import torch
 
 MAGIC = b"PBIT"
 VERSION = 1
@@ -44,10 +52,12 @@ VERSION_PARAM = 2
 MAX_NUMEL = 1 << 28
 MAX_NDIM = 32
 
-DTYPES = [
-    torch.float32, torch.float16, torch.bfloat16, torch.float64,
-    torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool,
-]
+#: The dtypes a stream can hold, by code, each as ``str(torch_dtype)``, and their numpy layout
+#: (bfloat16 as its 16-bit patterns, bool as bytes).
+_LAYOUT = {"torch.float32": "<f4", "torch.float16": "<f2", "torch.bfloat16": "<u2", "torch.float64": "<f8",
+           "torch.int64": "<i8", "torch.int32": "<i4", "torch.int16": "<i2", "torch.int8": "i1",
+           "torch.uint8": "u1", "torch.bool": "u1"}
+DTYPES = tuple(_LAYOUT)
 _DTYPE_CODE = {dt: i for i, dt in enumerate(DTYPES)}
 
 
@@ -57,9 +67,12 @@ class Record:
 
     name: str
     shape: tuple[int, ...]
-    dtype: torch.dtype
+    dtype: str  # a torch.dtype given here is kept as its name, ``str(dtype)``
     coder: tuple[str, str] | None
     payload: bytes
+
+    def __post_init__(self):
+        object.__setattr__(self, "dtype", str(self.dtype))
 
 
 @dataclass(frozen=True)
@@ -70,10 +83,22 @@ class Layout:
     record_header_bits: tuple[int, ...]
 
 
-def dtype_code(dtype: torch.dtype) -> int:
-    if dtype not in _DTYPE_CODE:
-        raise EncodeError(f"dtype {dtype} is not supported; expected one of {DTYPES}")
-    return _DTYPE_CODE[dtype]
+def dtype_code(dtype: torch.dtype | str) -> int:
+    if str(dtype) not in _DTYPE_CODE:
+        raise EncodeError(f"dtype {dtype} is not supported; expected one of {', '.join(DTYPES)}")
+    return _DTYPE_CODE[str(dtype)]
+
+
+def torch_dtype(dtype: torch.dtype | str) -> torch.dtype:
+    """The torch dtype of a record's dtype name."""
+    import torch
+
+    return getattr(torch, str(dtype).removeprefix("torch."))
+
+
+def itemsize(dtype: torch.dtype | str) -> int:
+    """Bytes per element of one of :data:`DTYPES`."""
+    return np.dtype(_LAYOUT[str(dtype)]).itemsize
 
 
 def write(records: list[Record], parametrization: tuple[str, bytes] | None = None) -> tuple[bytes, Layout]:
@@ -151,7 +176,7 @@ def read_stream(data: bytes, max_numel: int = MAX_NUMEL, max_size: int = limits.
     rd.expect_end()
     if write(records, param)[0] != data:  # one stream per model: no overlong varint, unused or unsorted coder
         raise DecodeError(f"container is not in canonical form (as written by this pacbits, version {data[4]})")
-    limits.check_budget([(r.name, math.prod(r.shape) * limits.itemsize(r.dtype)) for r in records], max_size)
+    limits.check_budget([(r.name, math.prod(r.shape) * itemsize(r.dtype)) for r in records], max_size)
     return records, param
 
 
@@ -169,6 +194,8 @@ def _text(b: bytes) -> str:
 
 def raw_bytes(tensor: torch.Tensor) -> bytes:
     """Exact little-endian bytes of a tensor (side information)."""
+    import torch
+
     flat = tensor.detach().cpu().contiguous().reshape(-1)
     if flat.numel() == 0:
         return b""
@@ -177,21 +204,32 @@ def raw_bytes(tensor: torch.Tensor) -> bytes:
     return flat.view(torch.uint8).numpy().tobytes()
 
 
-def from_raw(payload: bytes, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    """Inverse of :func:`raw_bytes`; checks the payload length against the shape."""
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    if len(payload) != math.prod(shape) * itemsize:
-        raise DecodeError(
-            f"side tensor of shape {shape} and dtype {dtype} needs {math.prod(shape) * itemsize} bytes, got {len(payload)}"
-        )
+def check_raw(payload: bytes, shape: tuple[int, ...], dtype: torch.dtype | str) -> None:
+    """Refuse side information :func:`raw_bytes` cannot have written: a payload length that does not
+    match the shape, a bool byte other than 0 or 1, a NaN or Inf (with numpy only)."""
+    size = math.prod(shape) * itemsize(dtype)
+    if len(payload) != size:
+        raise DecodeError(f"side tensor of shape {shape} and dtype {dtype} needs {size} bytes, got {len(payload)}")
+    raw = np.frombuffer(payload, dtype=_LAYOUT[str(dtype)])
+    if str(dtype) == "torch.bool" and raw.size and raw.max() > 1:
+        raise DecodeError("bool side tensor holds a byte other than 0 or 1")
+    if str(dtype) == "torch.bfloat16":
+        finite = (raw & 0x7F80) != 0x7F80  # exponent bits all ones: Inf or NaN
+    elif raw.dtype.kind == "f":
+        finite = np.isfinite(raw)
+    else:
+        return
+    if not finite.all():
+        raise DecodeError(f"side tensor of dtype {dtype} holds NaN or Inf, which compress refuses to code")
+
+
+def from_raw(payload: bytes, shape: tuple[int, ...], dtype: torch.dtype | str) -> torch.Tensor:
+    """Inverse of :func:`raw_bytes`; checks the payload (:func:`check_raw`)."""
+    import torch
+
+    check_raw(payload, shape, dtype)
+    dtype = torch_dtype(dtype)
     if not payload:
         return torch.empty(shape, dtype=dtype)
     raw = torch.frombuffer(bytearray(payload), dtype=torch.uint8)
-    if dtype == torch.bool:
-        if raw.max() > 1:
-            raise DecodeError("bool side tensor holds a byte other than 0 or 1")
-        return raw.to(torch.bool).reshape(shape)
-    out = raw.view(dtype).reshape(shape)
-    if out.is_floating_point() and not bool(torch.isfinite(out).all()):
-        raise DecodeError(f"side tensor of dtype {dtype} holds NaN or Inf, which compress refuses to code")
-    return out
+    return (raw.to(torch.bool) if dtype == torch.bool else raw.view(dtype)).reshape(shape)

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import torch
 
 from .component import Component
 from .errors import ConfigError
 from .types import Encoded, Triplet
+
+if TYPE_CHECKING:  # annotations only: listing plugins and inspecting a stream load no torch
+    import torch
 
 
 class TrainingTime(ABC):

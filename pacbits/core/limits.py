@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import json
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import ConfigError, DecodeError
+
+if TYPE_CHECKING:
+    import torch
 
 #: Default decoding budget: total bytes of the tensors one stream decodes to (1 GiB,
 #: some 600 times LeNet-5; ``--max-size`` raises it).
@@ -93,12 +97,6 @@ def numel(shape: tuple[int, ...], max_numel: int, what: str) -> int:
     return math.prod(shape)
 
 
-def itemsize(dtype: "torch.dtype") -> int:
-    import torch  # here, so that the command line's parser (parse_size, load_json) loads no torch
-
-    return torch.empty((), dtype=dtype).element_size()
-
-
 def check_budget(sizes: "list[tuple[str, int]]", max_size: int) -> int:
     """Sum the decoded bytes of each ``(name, bytes)``; ``DecodeError`` as soon as it passes ``max_size``."""
     total = 0
@@ -117,20 +115,26 @@ def check_count(count: int, bits_each: int, bits: int, what: str) -> int:
     return count
 
 
-def check_representable(values: np.ndarray, dtype: torch.dtype, what: str) -> None:
-    """``DecodeError`` unless every value is finite and exact in ``dtype`` (no rounding, no overflow)."""
-    import torch
+def check_representable(values: np.ndarray, dtype: torch.dtype | str, what: str) -> None:
+    """``DecodeError`` unless every value is finite and exact in ``dtype`` (no rounding, no overflow).
 
+    ``dtype`` is a torch dtype or its name (``"torch.float16"``); checked with numpy only.
+    """
     x = np.asarray(values)
     if x.size == 0:
         return
     if not np.all(np.isfinite(x)):
         raise DecodeError(f"{what}: holds NaN or Inf, which no compressor writes")
-    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
-    back = t.to(dtype).to(torch.float64)
-    if not torch.equal(back, t):
-        bad = float(t[back != t][0])
-        raise DecodeError(f"{what}: value {bad!r} is not exact in {dtype} (a compressor never writes it)")
+    x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+    name = str(dtype).removeprefix("torch.")
+    with np.errstate(over="ignore", invalid="ignore"):
+        if name == "bfloat16":  # a float32 whose low 16 bits are zero
+            f = x.astype(np.float32)
+            exact = (f.astype(np.float64) == x) & ((f.view(np.uint32) & 0xFFFF) == 0)
+        else:
+            exact = x.astype(np.dtype(name)).astype(np.float64) == x
+    if not exact.all():
+        raise DecodeError(f"{what}: value {float(x[~exact][0])!r} is not exact in {dtype} (a compressor never writes it)")
 
 
 def parse_size(text: str) -> int:

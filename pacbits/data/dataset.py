@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from pacbits.data.errors import DataError
 from pacbits.data.idx import read_idx
+
+if TYPE_CHECKING:  # listing the data sets (pacbits plugins) loads no torch
+    import torch
 
 #: the four files of an IDX data set folder (MNIST's names; Fashion-MNIST and others reuse them)
 IDX_NAMES = {
@@ -42,6 +45,8 @@ class Dataset:
 
 def check_dataset(data: Dataset, where: str) -> Dataset:
     """Float inputs and 1-D int64 labels, one per input, N > 0, labels >= 0; DataError otherwise."""
+    import torch
+
     for split in ("train", "test"):
         x, y = getattr(data, f"{split}_x"), getattr(data, f"{split}_y")
         if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
@@ -63,6 +68,8 @@ def load_idx_folder(folder: str | Path, name: str = "idx") -> Dataset:
     Integer inputs are scaled by 1/255 (uint8 pixels to [0, 1]); ``(N, H, W)`` images
     gain a channel axis, ``(N, 1, H, W)``; labels become int64.
     """
+    import torch
+
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder of IDX files")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from pacbits.data.errors import DataError
 from pacbits.data.mnist import IDX_NAMES, Dataset, _check, _read_idx_dir, sha256
@@ -28,6 +27,8 @@ SHA256 = {
 
 def load_fashion_mnist(data_dir: str | Path | None = None) -> Dataset:
     """Load Fashion-MNIST from ``data_dir`` (any four IDX files) or the package's folder (checksums verified)."""
+    import torch
+
     if data_dir is None:
         folder = DEFAULT_DIR
         missing = [n for n in SHA256 if not (folder / n).is_file()]

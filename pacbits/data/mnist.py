@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from pacbits.data.errors import DataError
 from pacbits.data.dataset import IDX_NAMES, Dataset
@@ -32,6 +31,8 @@ def load_mnist(data_dir: str | Path | None = None, *, progress: bool = True) -> 
     ``.gz``, from DIR. ``progress`` shows a bar while the pickle is decoded.
     Raises DataError if no source is found or a file is malformed.
     """
+    import torch
+
     if data_dir is not None:
         arrays, source = _read_idx_dir(Path(data_dir)), str(data_dir)
     else:

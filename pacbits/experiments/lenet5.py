@@ -29,7 +29,7 @@ from pacbits.certification import certified_bounds
 from pacbits.core import Codec, CodecReport, ConfigError, decompress, default_registry, training_time
 from pacbits.core.bounds import BoundReport
 from pacbits.core.files import write_atomic
-from pacbits.core.reparam import piecewise
+from pacbits.core.schedules import piecewise
 from pacbits.evaluate import error_rate
 from pacbits.loading import device as as_device
 from pacbits.loading import load_data

@@ -23,12 +23,15 @@ Steps (``begin``, ``end``, ``prob``) count optimizer steps of a run of
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from pacbits.core import ConfigError, Pruner, TrainingTime, hookimpl
-from pacbits.core import reparam
+from pacbits.core import schedules
+
+if TYPE_CHECKING:
+    import torch
 
 NO_END = 2**62
 
@@ -55,6 +58,8 @@ def quantile_threshold(w_abs: torch.Tensor, k: int) -> float:
         return float("-inf")
     if k <= 0:
         return float("inf")
+    import torch
+
     top = torch.topk(w_abs.reshape(-1), k + 1).values
     return float((top[k - 1] + top[k]) / 2)
 
@@ -67,15 +72,15 @@ class DNSPruner(Pruner, TrainingTime):
                  prob=((0, 1.0),), begin: int = 0, end: int = 0, targets: str = "weights", seed: int = 0,
                  schedule_steps: int = 0):
         self.density = check_density(density)
-        self.std_multiple = reparam.check_schedule("std_multiple", std_multiple, -1e9, 1e9)
+        self.std_multiple = schedules.check_schedule("std_multiple", std_multiple, -1e9, 1e9)
         if not 0.0 <= float(hysteresis) < 1.0:
             raise ConfigError(f"hysteresis must lie in [0, 1), got {hysteresis}")
         self.hysteresis = float(hysteresis)
-        self.prob = reparam.check_schedule("prob", prob, 0.0, 1.0)
-        self.begin, self.end = reparam.check_steps(begin, end)
-        self.targets = reparam.check_targets(targets)
+        self.prob = schedules.check_schedule("prob", prob, 0.0, 1.0)
+        self.begin, self.end = schedules.check_steps(begin, end)
+        self.targets = schedules.check_targets(targets)
         self.seed = int(seed)
-        self.schedule_steps = reparam.check_steps(0, schedule_steps)[1]
+        self.schedule_steps = schedules.check_steps(0, schedule_steps)[1]
 
     def density_of(self, name: str) -> float | None:
         """Target density of a tensor (None: std rule; 1.0: a tensor a density dict leaves out)."""
@@ -87,14 +92,16 @@ class DNSPruner(Pruner, TrainingTime):
         """``(a, b)`` for one tensor at ``step``."""
         d = self.density_of(name)
         if d is None:
-            t = float(w_abs.mean() + reparam.piecewise(self.std_multiple, step) * w_abs.std(correction=0))
+            t = float(w_abs.mean() + schedules.piecewise(self.std_multiple, step) * w_abs.std(correction=0))
         else:
-            t = quantile_threshold(w_abs, round(reparam.cubic_density(step, d, self.begin, self.end) * w_abs.numel()))
+            t = quantile_threshold(w_abs, round(schedules.cubic_density(step, d, self.begin, self.end) * w_abs.numel()))
         return (1 - self.hysteresis) * t, (1 + self.hysteresis) * t
 
     def masks(self, weights: Mapping[str, torch.Tensor], current: Mapping[str, torch.Tensor] | None = None,
               step: int = NO_END) -> dict[str, torch.Tensor]:
         """The DNS rule applied to ``current`` masks (default: all kept) at ``step`` (default: schedule end)."""
+        import torch
+
         out = {}
         for name, w in weights.items():
             w_abs = w.detach().abs().float()
@@ -106,13 +113,15 @@ class DNSPruner(Pruner, TrainingTime):
         """This pruner with ``begin``, ``end`` and ``prob`` stretched from ``schedule_steps`` to ``steps``."""
         if steps is None or not self.schedule_steps or steps == self.schedule_steps:
             return self
-        fit = lambda s: reparam.stretch(s, steps, self.schedule_steps)
+        fit = lambda s: schedules.stretch(s, steps, self.schedule_steps)
         return DNSPruner.from_config({**self.get_config(), "begin": fit(self.begin), "end": fit(self.end),
-                                      "prob": reparam.stretch_schedule(self.prob, steps, self.schedule_steps),
+                                      "prob": schedules.stretch_schedule(self.prob, steps, self.schedule_steps),
                                       "schedule_steps": 0})
 
     def attach(self, model: torch.nn.Module, steps: int | None = None) -> None:
         """Install a :class:`~pacbits.core.reparam.SurgeryMask` (all kept) on each target tensor."""
+        from pacbits.core import reparam
+
         self.phase = self.stretched(steps)
         tensors = reparam.target_tensors(model, self.targets)
         if isinstance(self.density, dict):
@@ -128,8 +137,12 @@ class DNSPruner(Pruner, TrainingTime):
 
         Returns whether the masks were updated.
         """
+        import torch
+
+        from pacbits.core import reparam
+
         phase = getattr(self, "phase", self)
-        prob = reparam.piecewise(phase.prob, step)
+        prob = schedules.piecewise(phase.prob, step)
         if prob < 1.0 and np.random.default_rng([self.seed, step]).random() >= prob:
             return False
         masks = reparam.installed(model, reparam.SurgeryMask)

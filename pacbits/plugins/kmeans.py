@@ -16,11 +16,15 @@ from __future__ import annotations
 import numbers
 import zlib
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from pacbits.core import ConfigError, Quantizer, TrainingTime, hookimpl
-from pacbits.core import reparam
+from pacbits.core import schedules
+
+if TYPE_CHECKING:
+    import torch
 
 INITS = ("linear", "kmeans++")
 
@@ -77,7 +81,7 @@ class KMeansQuantizer(Quantizer, TrainingTime):
                 raise ConfigError(f"{name} must be an integer in [0, 2**63), got {value!r}")
         self.bits, self.zero_code, self.iters, self.dtype = int(bits), bool(zero_code), int(iters), dtype
         self.init, self.seed = init, int(seed)
-        self.targets = reparam.check_targets(targets)
+        self.targets = schedules.check_targets(targets)
 
     def centers(self, name: str, x: np.ndarray) -> np.ndarray:
         """The ``2**bits - zero_code`` k-means centers of ``x`` (fewer if ``x`` has fewer distinct values)."""
@@ -109,6 +113,10 @@ class KMeansQuantizer(Quantizer, TrainingTime):
         Existing pacbits masks are baked in first (:func:`~pacbits.core.reparam.detach`);
         zeros stay exact zeros (slot 0). Returns the center parameters, to give an optimizer.
         """
+        import torch
+
+        from pacbits.core import reparam
+
         reparam.detach(model)
         dtype = getattr(torch, self.dtype)
 

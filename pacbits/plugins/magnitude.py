@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
-
-import torch
+from typing import TYPE_CHECKING
 
 from pacbits.core import ConfigError, Pruner, TrainingTime, hookimpl
-from pacbits.core import reparam
+from pacbits.core import schedules
+
+if TYPE_CHECKING:
+    import torch
 
 
 def keep_largest(scores: torch.Tensor, density: float) -> torch.Tensor:
     """Mask keeping the ``round(density * numel)`` largest scores (ties broken by position)."""
+    import torch
+
     k = int(round(density * scores.numel()))
     mask = torch.zeros(scores.numel(), dtype=torch.bool)
     if k:
@@ -44,10 +48,10 @@ class MagnitudePruner(Pruner, TrainingTime):
         if isinstance(frequency, bool) or not isinstance(frequency, numbers.Integral) or frequency < 1:
             raise ConfigError(f"frequency must be an integer >= 1, got {frequency!r}")
         self.density, self.scope = float(density), scope
-        self.begin, self.end = reparam.check_steps(begin, end)
+        self.begin, self.end = schedules.check_steps(begin, end)
         self.frequency = int(frequency)
-        self.targets = reparam.check_targets(targets)
-        self.schedule_steps = reparam.check_steps(0, schedule_steps)[1]
+        self.targets = schedules.check_targets(targets)
+        self.schedule_steps = schedules.check_steps(0, schedule_steps)[1]
 
     def masks(self, weights: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return self.keep({n: w.detach().abs().float() for n, w in weights.items()}, self.density)
@@ -56,6 +60,8 @@ class MagnitudePruner(Pruner, TrainingTime):
         """Keep the largest scores, per tensor or over all tensors together (``scope``)."""
         if self.scope == "layer":
             return {n: keep_largest(s, density) for n, s in scores.items()}
+        import torch
+
         flat = torch.cat([s.reshape(-1) for s in scores.values()]) if scores else torch.zeros(0)
         mask = keep_largest(flat, density)
         out, start = {}, 0
@@ -68,23 +74,29 @@ class MagnitudePruner(Pruner, TrainingTime):
         """``d_t`` held constant between pruning steps ``begin, begin + frequency, ...`` and ``end``."""
         if self.begin <= step < self.end:
             step = self.begin + (step - self.begin) // self.frequency * self.frequency
-        return reparam.cubic_density(step, self.density, self.begin, self.end)
+        return schedules.cubic_density(step, self.density, self.begin, self.end)
 
     def stretched(self, steps: int | None) -> "MagnitudePruner":
         """This pruner with ``begin``, ``end`` and ``frequency`` stretched from ``schedule_steps`` to ``steps``."""
         if steps is None or not self.schedule_steps or steps == self.schedule_steps:
             return self
-        fit = lambda s: reparam.stretch(s, steps, self.schedule_steps)
+        fit = lambda s: schedules.stretch(s, steps, self.schedule_steps)
         return MagnitudePruner.from_config({**self.get_config(), "begin": fit(self.begin), "end": fit(self.end),
                                             "frequency": max(1, fit(self.frequency)), "schedule_steps": 0})
 
     def attach(self, model: torch.nn.Module, steps: int | None = None) -> None:
         """Install a :class:`~pacbits.core.reparam.Mask` (all kept) on each target tensor."""
+        from pacbits.core import reparam
+
         self.phase = self.stretched(steps)
         reparam.install(model, reparam.target_tensors(model, self.targets), lambda name, w: reparam.Mask(w.shape))
 
     def update(self, model: torch.nn.Module, step: int) -> bool:
         """Prune to ``scheduled_density(step)`` if the masks keep more; returns whether they changed."""
+        import torch
+
+        from pacbits.core import reparam
+
         masks = {n: (m, a, p) for n, (m, a, p) in reparam.installed(model, reparam.Mask).items() if type(p) is reparam.Mask}
         d = getattr(self, "phase", self).scheduled_density(step)
         kept = {n: int(p.mask.sum()) for n, (_, _, p) in masks.items()}

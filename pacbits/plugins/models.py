@@ -1,7 +1,27 @@
-"""Built-in models ``lenet5`` and ``lenet-300-100`` (:mod:`pacbits.models`), registered like a third-party plugin's."""
+"""Built-in models ``lenet5`` and ``lenet-300-100`` (:mod:`pacbits.models`), registered like a third-party plugin's.
+
+The factories import :mod:`pacbits.models` (and torch) when called: listing the models loads no torch.
+"""
 from pacbits.core import hookimpl
 from pacbits.core.catalog import ModelSpec
-from pacbits.models import lenet5, lenet5_small, lenet300_100
+
+
+def lenet5():
+    from pacbits.models import lenet5
+
+    return lenet5()
+
+
+def lenet5_small():
+    from pacbits.models import lenet5_small
+
+    return lenet5_small()
+
+
+def lenet300_100():
+    from pacbits.models import lenet300_100
+
+    return lenet300_100()
 
 
 @hookimpl

@@ -25,19 +25,41 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from pacbits.core import ConfigError, DecodeError, hookimpl
-from pacbits.core import regen
+from pacbits.core import container, regen
 from pacbits.core.bitio import Reader, block, uvarint
 from pacbits.core.parametrization import Identity, Parametrization, state_dict_sha256
+
+if TYPE_CHECKING:
+    import torch
 
 PROJECTIONS = ("sparse", "kronecker", "dense")
 INITS = ("uniform-fan-in", "prior")
 SCALES = ("fan-in", "flat")
 COORDS = "w"
+
+
+def _conv(name: str, cin: int, cout: int, k: int) -> list[tuple[str, tuple[int, ...]]]:
+    return [(f"{name}.weight", (cout, cin, k, k)), (f"{name}.bias", (cout,))]
+
+
+def _fc(name: str, fin: int, fout: int) -> list[tuple[str, tuple[int, ...]]]:
+    return [(f"{name}.weight", (fout, fin)), (f"{name}.bias", (fout,))]
+
+
+#: The floating tensors ``(name, shape)`` of each model of :func:`model_factories`, in state_dict order,
+#: all float32: known without building the model, so that inspecting a stream loads no torch
+#: (tests/test_subspace.py checks them against the models).
+TEMPLATES = {
+    "lenet5": [*_conv("conv1", 1, 20, 5), *_conv("conv2", 20, 50, 5), *_fc("fc1", 800, 500), *_fc("fc2", 500, 10)],
+    "lenet5-small": [*_conv("conv1", 1, 6, 5), *_conv("conv2", 6, 16, 5), *_fc("fc1", 400, 120),
+                     *_fc("fc2", 120, 84), *_fc("fc3", 84, 10)],
+    "lenet-300-100": [*_fc("fc1", 784, 300), *_fc("fc2", 300, 100), *_fc("fc3", 100, 10)],
+}
 
 
 def model_factories() -> dict:
@@ -54,9 +76,8 @@ class Subspace(Parametrization):
 
     def __init__(self, model: str, d: int, seed: int = 0, projection: str = "sparse", k: int = 8,
                  init: str = "uniform-fan-in", scale: str = "fan-in", prior_sha256: str | None = None):
-        factories = model_factories()
-        if model not in factories:
-            raise ConfigError(f"subspace: unknown model {model!r}; known: {', '.join(sorted(factories))}")
+        if model not in TEMPLATES:
+            raise ConfigError(f"subspace: unknown model {model!r}; known: {', '.join(sorted(TEMPLATES))}")
         if projection not in PROJECTIONS:
             raise ConfigError(f"subspace: unknown projection {projection!r}; expected one of {', '.join(PROJECTIONS)}")
         if init not in INITS:
@@ -71,8 +92,7 @@ class Subspace(Parametrization):
             raise ConfigError("subspace: prior_sha256 is required with init='prior' and only then")
         if prior_sha256 is not None and (len(prior_sha256) != 64 or any(c not in "0123456789abcdef" for c in prior_sha256)):
             raise ConfigError(f"subspace: prior_sha256 must be 64 lowercase hex digits, got {prior_sha256!r}")
-        sd = factories[model]().state_dict()
-        self.template = [(n, tuple(t.shape), t.dtype) for n, t in sd.items() if t.is_floating_point()]
+        self.template = [(n, s, "torch.float32") for n, s in TEMPLATES[model]]
         self.D = sum(math.prod(s) for _, s, _ in self.template)
         if not (isinstance(d, int) and 1 <= d <= self.D):
             raise ConfigError(f"subspace: d must be an integer in [1, D = {self.D}] for model {model!r}, got {d!r}")
@@ -109,6 +129,8 @@ class Subspace(Parametrization):
     def coordinates(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The coordinates: ``state_dict`` must be ``{"w": tensor of shape (d,)}`` (a SubspaceNet's); float16
         stays float16 (its codebook costs 16 bits a value), any other float becomes float32."""
+        import torch
+
         w = state_dict.get(COORDS) if isinstance(state_dict, Mapping) else None
         if set(state_dict) != {COORDS} or w is None or tuple(w.shape) != (self.d,) or not w.is_floating_point():
             raise ConfigError(f"subspace: expected the coordinates {{'w': float tensor of shape ({self.d},)}} "
@@ -116,6 +138,8 @@ class Subspace(Parametrization):
         return {COORDS: w.detach().cpu().to(torch.float16 if w.dtype == torch.float16 else torch.float32)}
 
     def expand(self, coords, prior=None) -> dict[str, torch.Tensor]:
+        import torch
+
         w = coords.get(COORDS)
         if set(coords) != {COORDS} or w is None or tuple(w.shape) != (self.d,):
             raise DecodeError(f"subspace: the stream must hold one coordinate tensor 'w' of shape ({self.d},)")
@@ -123,7 +147,7 @@ class Subspace(Parametrization):
         out, i = {}, 0
         for name, shape, dtype in self.template:
             n = math.prod(shape)
-            out[name] = torch.from_numpy(theta[i:i + n].reshape(shape).copy()).to(dtype)
+            out[name] = torch.from_numpy(theta[i:i + n].reshape(shape).copy()).to(container.torch_dtype(dtype))
             i += n
         return out
 
