@@ -83,4 +83,5 @@ def lenet5_run(tiny_mnist_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def subspace_run(tiny_mnist_dir, tmp_path_factory):
     return reproduced("subspace", tiny_mnist_dir, tmp_path_factory.mktemp("subspace"),
-                      ["--quick", "--steps", "60,20", "--d", "64", "--levels", "4,6", "--passes", "1"])
+                      ["--quick", "--steps", "60,20", "--d", "64", "--levels", "4,6", "--rates", "0,0.05",
+                       "--passes", "1"])

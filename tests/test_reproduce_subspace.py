@@ -20,7 +20,10 @@ def test_report_has_the_keys_and_pays_every_bit(subspace_run):
     assert rep["compressed_bits"] == 8 * (out / "subspace.pbits").stat().st_size == rep["bits"]["total_bits"]
     assert rep["monte_carlo_draws"] == 400 // 50
     assert rep["train_error"] <= rep["occam_bound"] <= 1 and rep["bound"] <= rep["occam_bound"]
-    assert [r["levels"] for r in rep["levels_tried"]] == [4, 6]
+    tried = [(r["levels"], r["rate"]) for r in rep["levels_tried"]]
+    assert tried == [(4, 0.0), (4, 0.05), (6, 0.0), (6, 0.05)]
+    best = min(rep["levels_tried"], key=lambda r: r["occam_bound"])
+    assert (rep["levels"], rep["rate"], rep["compressed_bits"]) == (best["levels"], best["rate"], best["bits"])
 
 
 def test_decompress_gives_the_reported_network(subspace_run, tiny_mnist_dir, tmp_path):
@@ -52,3 +55,12 @@ def test_a_prior_trained_on_the_bounded_data_set_is_refused(subspace_run, tiny_m
             "--prior", str(prior)]
     assert main(argv) == 2
     assert "may not see the sample" in capsys.readouterr().err
+
+
+def test_bad_rates_are_one_line_errors(tiny_mnist_dir, tmp_path, capsys):
+    for rates in ("0,x", "-0.1", "nan"):
+        argv = ["reproduce", "subspace", "--data", str(tiny_mnist_dir), "--out", str(tmp_path / "r"), "--quick",
+                "--rates", rates]
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert "--rates" in err and "\n" not in err
