@@ -263,6 +263,18 @@ class BitWriter:
         return -self.nbits % 8
 
 
+def chain_starts(jump: np.ndarray, count: int) -> np.ndarray:
+    """The first ``count`` offsets of the chain ``0, jump[0], jump[jump[0]], …`` by pointer doubling
+    (O(log count) vectorized passes); ``jump`` maps each offset to the next codeword's start, and
+    its last entry (past the end) maps to itself."""
+    starts = np.zeros(1, dtype=jump.dtype)
+    while starts.size < count:
+        starts = np.concatenate([starts, jump[starts]])
+        if starts.size < count:
+            jump = jump[jump]
+    return starts[:count]
+
+
 class BitReader:
     """Reads fields and integer codes from an untrusted byte string, from bit 0 on; every read is bounds-checked.
 
@@ -361,12 +373,7 @@ class BitReader:
         offs = np.arange(n, dtype=np.int64)
         step = np.asarray(length(offs + self.pos, run), dtype=np.int64)
         jump = np.append(np.minimum(offs + np.maximum(step, 1), n), n)  # offset n: past the end, maps to itself
-        starts = np.zeros(1, dtype=np.int64)
-        while starts.size < count:
-            starts = np.concatenate([starts, jump[starts]])
-            if starts.size < count:
-                jump = jump[jump]
-        starts = starts[:count]
+        starts = chain_starts(jump, count)
         last = int(starts[-1])
         if last >= n or run[last] >= n - last or last + int(step[last]) > n:
             raise DecodeError(f"{self.what} truncated: {count} codewords need more bits")

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from pacbits.core import BitBreakdown, Coder, DecodeError, EncodeError, Encoded, Triplet, hookimpl
-from pacbits.core.bitio import BitReader, bit_width, extra_bits, from_symbols, pack_fields, positions_of, uvarint
+from pacbits.core.bitio import BitReader, bit_width, chain_starts, extra_bits, from_symbols, pack_fields, positions_of, uvarint
 
 from . import gaps as G
 
@@ -132,12 +132,7 @@ def read_codes(fr: BitReader, lengths: np.ndarray, k: int) -> np.ndarray:
     dt = np.int32 if n < 2**31 - 64 else np.int64
     jump = np.minimum(np.arange(n, dtype=dt) + step, n).astype(dt)
     jump = np.append(jump, dt(n))  # offset n: past the end, maps to itself
-    starts = np.zeros(1, dtype=dt)
-    while starts.size < k:
-        starts = np.concatenate([starts, jump[starts]])
-        if starts.size < k:
-            jump = jump[jump]
-    starts = starts[:k]
+    starts = chain_starts(jump, k)
     last = int(starts[-1])
     if last >= n or last + int(step[last]) > avail:
         raise DecodeError(f"{fr.what}: truncated codewords")
